@@ -1,0 +1,232 @@
+"""Test helpers: tiny archives in each real dataset's layout and a local HTTP server.
+
+The archives imitate the published ones (folder names, file naming, metadata columns) with
+a few very short clips, so downloads, extraction and loaders run in well under a second.
+The server listens on 127.0.0.1 only; tests never touch the internet.
+"""
+
+from __future__ import annotations
+
+import http.server
+import io
+import tarfile
+import threading
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+
+def write_clip(path: Path, *, sr: int = 16000, channels: int = 1, seconds: float = 0.02,
+               seed: int = 0) -> Path:
+    """Return ``path`` after writing a short noise clip there as 16-bit WAV."""
+    rng = np.random.default_rng(seed)
+    frames = max(1, int(sr * seconds))
+    signal = 0.1 * rng.standard_normal((frames, channels))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, signal, sr, subtype="PCM_16")
+    return path
+
+
+def make_anomaly_mini(stage: Path, *, columns: tuple[str, str] = ("filename", "label"),
+                      split_column: str | None = None) -> Path:
+    """Return the staging folder of an anomaly_mini-like archive (30 valve clips, 44.1 kHz).
+
+    Layout: ``anomaly_mini/metadata.csv`` + ``anomaly_mini/audio/*.wav``; 25 normal and
+    5 abnormal clips of MIMII valve id_00 (the assumed layout of the real archive). With
+    ``split_column`` the CSV also gives a split: the first 5 normal clips and the 5 abnormal
+    ones are test, unlike the MIMII rule (last normals), so tests can tell which was used.
+    """
+    top = stage / "anomaly_mini"
+    file_column, label_column = columns
+    header = [file_column, label_column] + ([split_column] if split_column else [])
+    lines = [",".join(header)]
+    for i in range(30):
+        label = "abnormal" if i >= 25 else "normal"
+        name = f"audio/valve_id_00_{label}_{i:08d}.wav"
+        write_clip(top / name, sr=44100, seed=i)
+        split = "test" if i < 5 or i >= 25 else "train"  # differs from the MIMII rule
+        lines.append(",".join([name, label] + ([split] if split_column else [])))
+    (top / "metadata.csv").write_text("\n".join(lines) + "\n")
+    return stage
+
+
+def make_mimii(stage: Path, machine: str = "valve") -> Path:
+    """Return the staging folder of a MIMII-like archive: ``<machine>/id_XX/{normal,abnormal}``.
+
+    Two machine IDs; id_00 has 6 normal + 2 abnormal clips, id_02 has 5 normal + 3 abnormal.
+    Clips are 8-channel 16 kHz like the real data.
+    """
+    for machine_id, n_normal, n_abnormal in (("id_00", 6, 2), ("id_02", 5, 3)):
+        for condition, count in (("normal", n_normal), ("abnormal", n_abnormal)):
+            for i in range(count):
+                path = stage / machine / machine_id / condition / f"{i:08d}.wav"
+                write_clip(path, channels=8, seed=i)
+    return stage
+
+
+def make_dcase(stage: Path, machine: str = "ToyCar") -> Path:
+    """Return the staging folder of a DCASE 2020 Task 2 dev archive: ``<machine>/{train,test}``.
+
+    id_01: 4 train normal, 2 test normal, 2 test anomaly; id_03: 3 train, 1 + 1 test.
+    """
+    for machine_id, n_train, n_test in (("id_01", 4, 2), ("id_03", 3, 1)):
+        for i in range(n_train):
+            write_clip(stage / machine / "train" / f"normal_{machine_id}_{i:08d}.wav", seed=i)
+        for label in ("normal", "anomaly"):
+            for i in range(n_test):
+                write_clip(stage / machine / "test" / f"{label}_{machine_id}_{i:08d}.wav", seed=i)
+    return stage
+
+
+ESC50_ROWS = [  # filename, fold, target, category, esc10, src_file, take
+    ("1-100032-A-0.wav", 1, 0, "dog", True, 100032, "A"),
+    ("1-100038-A-14.wav", 1, 14, "chirping_birds", False, 100038, "A"),
+    ("2-100648-A-43.wav", 2, 43, "car_horn", False, 100648, "A"),
+    ("3-100018-A-0.wav", 3, 0, "dog", True, 100018, "A"),
+    ("4-102844-A-49.wav", 4, 49, "hand_saw", False, 102844, "A"),
+    ("5-103415-A-2.wav", 5, 2, "pig", False, 103415, "A"),
+    ("5-103415-B-2.wav", 5, 2, "pig", False, 103415, "B"),
+    ("5-9032-A-0.wav", 5, 0, "dog", True, 9032, "A"),
+]
+
+
+def make_esc50(stage: Path) -> Path:
+    """Return the staging folder of an ESC-50 GitHub archive: ``ESC-50-master/{meta,audio}``."""
+    top = stage / "ESC-50-master"
+    lines = ["filename,fold,target,category,esc10,src_file,take"]
+    for i, row in enumerate(ESC50_ROWS):
+        write_clip(top / "audio" / row[0], sr=44100, seed=i)
+        lines.append(",".join(str(value) for value in row))
+    (top / "meta").mkdir(parents=True, exist_ok=True)
+    (top / "meta" / "esc50.csv").write_text("\n".join(lines) + "\n")
+    (top / "README.md").write_text("# ESC-50 stand-in\n")
+    return stage
+
+
+URBAN_ROWS = [  # slice_file_name, fsID, start, end, salience, fold, classID, class
+    ("100032-3-0-0.wav", 100032, 0.0, 0.3, 1, 5, 3, "dog_bark"),
+    ("100263-2-0-117.wav", 100263, 58.5, 62.5, 1, 5, 2, "children_playing"),
+    ("100648-1-0-0.wav", 100648, 4.5, 5.3, 1, 10, 1, "car_horn"),
+    ("100648-1-1-0.wav", 100648, 8.3, 9.2, 1, 10, 1, "car_horn"),
+    ("101415-3-0-2.wav", 101415, 1.0, 5.0, 1, 1, 3, "dog_bark"),
+    ("102857-5-0-0.wav", 102857, 0.0, 4.0, 1, 10, 5, "engine_idling"),
+]
+
+
+def make_urbansound8k(stage: Path) -> Path:
+    """Return the staging folder of the UrbanSound8K tarball: ``UrbanSound8K/{metadata,audio}``."""
+    top = stage / "UrbanSound8K"
+    lines = ["slice_file_name,fsID,start,end,salience,fold,classID,class"]
+    for i, row in enumerate(URBAN_ROWS):
+        write_clip(top / "audio" / f"fold{row[5]}" / row[0], sr=22050, seed=i)
+        lines.append(",".join(str(value) for value in row))
+    (top / "metadata").mkdir(parents=True, exist_ok=True)
+    (top / "metadata" / "UrbanSound8K.csv").write_text("\n".join(lines) + "\n")
+    (top / "UrbanSound8K_README.txt").write_text("UrbanSound8K stand-in\n")
+    return stage
+
+
+def zip_folder(stage: Path, archive: Path) -> Path:
+    """Return ``archive`` after zipping every file below ``stage`` (names relative to it)."""
+    with zipfile.ZipFile(archive, "w") as handle:
+        for path in sorted(stage.rglob("*")):
+            if path.is_file():
+                handle.write(path, path.relative_to(stage).as_posix())
+    return archive
+
+
+def tar_folder(stage: Path, archive: Path) -> Path:
+    """Return ``archive`` after writing every entry below ``stage`` into a ``.tar.gz``."""
+    with tarfile.open(archive, "w:gz") as handle:
+        for path in sorted(stage.iterdir()):
+            handle.add(path, arcname=path.name)
+    return archive
+
+
+def zip_with_member(archive: Path, name: str, data: bytes = b"x", *,
+                    symlink_to: str | None = None) -> Path:
+    """Return a zip holding one member ``name`` (a symbolic link if ``symlink_to`` is given)."""
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("dataset/ok.txt", b"fine")
+        info = zipfile.ZipInfo(name)
+        if symlink_to is not None:
+            info.external_attr = (0o120777 << 16)
+            data = symlink_to.encode()
+        handle.writestr(info, data)
+    return archive
+
+
+def tar_with_member(archive: Path, name: str, *, link_to: str | None = None,
+                    hard: bool = False) -> Path:
+    """Return a ``.tar.gz`` with a member ``name``: a file, or a (hard) link to ``link_to``."""
+    with tarfile.open(archive, "w:gz") as handle:
+        ok = tarfile.TarInfo("dataset/ok.txt")
+        ok.size = 4
+        handle.addfile(ok, io.BytesIO(b"fine"))
+        info = tarfile.TarInfo(name)
+        if link_to is None:
+            info.size = 1
+            handle.addfile(info, io.BytesIO(b"x"))
+        else:
+            info.type = tarfile.LNKTYPE if hard else tarfile.SYMTYPE
+            info.linkname = link_to
+            handle.addfile(info)
+    return archive
+
+
+class ArchiveServer:
+    """A threaded HTTP server on 127.0.0.1 that serves files from a dict, with faults.
+
+    ``files`` maps a URL path (``"/anomaly_mini.zip"``) to bytes. ``faults`` maps a path to
+    ``"cut"`` (announce the full length, send half, close), ``"cut_once"`` (cut only the first
+    request) or an HTTP status code such as 404 or 500. ``hits`` counts requests per path.
+    """
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.faults: dict[str, str | int] = {}
+        self.hits: Counter[str] = Counter()
+        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
+                                        daemon=True)
+
+    @property
+    def url(self) -> str:
+        """Return the base URL of the server (no trailing slash)."""
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        """Return the request handler class bound to this server's files and faults."""
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+                server.hits[self.path] += 1
+                fault = server.faults.get(self.path)
+                body = server.files.get(self.path)
+                if isinstance(fault, int) or body is None:
+                    self.send_error(fault if isinstance(fault, int) else 404)
+                    return
+                cut = fault == "cut" or (fault == "cut_once" and server.hits[self.path] == 1)
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2] if cut else body)
+                self.close_connection = True
+
+            def log_message(self, *args: object) -> None:
+                """Stay quiet during tests."""
+
+        return Handler
+
+    def __enter__(self) -> ArchiveServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
