@@ -1,0 +1,169 @@
+"""Tests for course_lib.plots: return values, labelled axes with units, given axes, errors."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import QuadMesh
+
+from course_lib import audio, features, plots
+
+SR = 8000
+
+
+@pytest.fixture(autouse=True)
+def _agg_no_show(monkeypatch):
+    """Draw off-screen, fail on plt.show() and close every figure after the test."""
+    plt.switch_backend("Agg")
+    monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("plots must not call show()"))
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def tone() -> np.ndarray:
+    """One second of a 440 Hz tone with two harmonics at 8 kHz."""
+    t = np.arange(SR) / SR
+    return (0.5 * np.sin(2 * np.pi * 440 * t) + 0.2 * np.sin(2 * np.pi * 1320 * t)).astype(
+        np.float32
+    )
+
+
+@pytest.fixture
+def clip_table(tmp_path, tone) -> pd.DataFrame:
+    """A tiny clip table: 'normal' has two clips, 'anomaly' one."""
+    rows = []
+    for label, index, gain in [("normal", 0, 0.5), ("normal", 1, 0.4), ("anomaly", 0, 0.9)]:
+        path = audio.save(tmp_path / label / f"{index:08d}.wav", gain * tone, SR)
+        rows.append({"path": str(path), "label": label, "split": "test"})
+    return pd.DataFrame(rows)
+
+
+def _single_axes_plots(tone: np.ndarray) -> dict:
+    """Return {name: callable(ax) -> (fig, ax)} for every single-axes plot function."""
+    logmel = features.logmel(tone, sr=SR, n_fft=512, hop_length=128, n_mels=32)
+    table = pd.DataFrame({"label": ["b", "a", "a"], "split": ["train", "test", "train"]})
+    return {
+        "waveform": lambda ax: plots.waveform(tone, SR, ax=ax, title="t", label="tone"),
+        "spectrogram_mel": lambda ax: plots.spectrogram(logmel, sr=SR, hop_length=128, ax=ax),
+        "spectrogram_linear": lambda ax: plots.spectrogram(
+            features.stft_db(tone, n_fft=512, hop_length=128), sr=SR, hop_length=128,
+            y_axis="linear", ax=ax, colorbar=False,
+        ),
+        "spectrum": lambda ax: plots.spectrum(tone, SR, ax=ax, log_freq=True, title="s"),
+        "sample_points": lambda ax: plots.sample_points((tone, SR), (tone[::4], SR // 4), ax=ax),
+        "mel_filterbank": lambda ax: plots.mel_filterbank(sr=SR, n_fft=512, n_mels=20, ax=ax),
+        "class_balance": lambda ax: plots.class_balance(table, hue="split", ax=ax),
+        "matrix": lambda ax: plots.matrix(np.array([[5, 1], [2, 7]]), labels=["a", "b"], ax=ax),
+    }
+
+
+@pytest.mark.parametrize("name", list(_single_axes_plots(np.zeros(SR, np.float32))))
+def test_plot_returns_fig_and_labelled_axes(name, tone):
+    draw = _single_axes_plots(tone)[name]
+    fig, ax = draw(None)
+    assert ax.figure is fig
+    for label in (ax.get_xlabel(), ax.get_ylabel()):
+        assert label, f"{name}: empty axis label"
+    if name not in ("class_balance", "matrix"):  # counts and class names carry no unit
+        assert "(" in ax.get_xlabel() and "(" in ax.get_ylabel(), f"{name}: no unit"
+
+
+@pytest.mark.parametrize("name", list(_single_axes_plots(np.zeros(SR, np.float32))))
+def test_plot_draws_into_a_given_axes(name, tone):
+    fig, (left, right) = plt.subplots(1, 2)
+    returned_fig, returned_ax = _single_axes_plots(tone)[name](right)
+    assert returned_fig is fig and returned_ax is right
+    assert not left.has_data()
+
+
+def test_title_is_used(tone):
+    _, ax = plots.spectrum(tone, SR, title="A tone")
+    assert ax.get_title() == "A tone"
+
+
+def test_spectrum_reads_the_rms_level_of_a_sinusoid():
+    n = 4096
+    full_scale_sine = np.sin(2 * np.pi * 64 * np.arange(n) / n)  # exactly on a bin
+    frequencies, level = plots.spectrum_db(full_scale_sine, n)
+    assert frequencies[np.argmax(level)] == pytest.approx(64)
+    assert level.max() == pytest.approx(20 * np.log10(np.sqrt(0.5)), abs=0.05)  # -3.01 dBFS
+
+
+def test_waveforms_stacks_rows_with_one_amplitude_label(tone):
+    fig, axes = plots.waveforms({"clean": (tone, SR), "quiet": (0.1 * tone, SR)}, title="x")
+    assert len(axes) == 2 and axes[0].get_title() == "clean"
+    assert axes[-1].get_xlabel() == plots.TIME_LABEL
+    assert fig.get_supylabel() == plots.AMPLITUDE_LABEL
+
+
+def test_spectrograms_share_one_colour_scale(tone):
+    loud = features.logmel(tone, sr=SR)
+    quiet = features.logmel(0.01 * tone, sr=SR)
+    fig, axes = plots.spectrograms({"loud": loud, "quiet": quiet}, sr=SR, hop_length=512)
+    limits = {ax.collections[0].get_clim() for ax in axes}
+    assert len(limits) == 1
+    assert limits.pop() == pytest.approx(plots.colour_limits([loud, quiet]))
+    assert len(fig.axes) == 3  # two panels and one shared colour bar
+
+
+def test_colour_limits_span_the_dynamic_range():
+    assert plots.colour_limits([np.array([[-200.0, 0.0]])]) == (-80.0, 0.0)
+    assert plots.colour_limits([np.array([[-10.0, 5.0]])]) == (-10.0, 5.0)
+    with pytest.raises(ValueError, match="finite"):
+        plots.colour_limits([np.full((2, 2), np.nan)])
+
+
+def test_large_spectrogram_is_pooled_but_keeps_its_peak():
+    spec = np.full((2049, 3000), -60.0)
+    spec[1000, 1500] = 10.0  # one narrow peak
+    _, ax = plots.spectrogram(spec, sr=16000, hop_length=64, y_axis="linear")
+    mesh = next(c for c in ax.collections if isinstance(c, QuadMesh))
+    rows, cols = mesh.get_array().shape
+    assert rows <= plots.MAX_DRAWN_BINS and cols <= plots.MAX_DRAWN_FRAMES
+    assert mesh.get_array().max() == 10.0
+    assert ax.get_ylim()[1] == pytest.approx(8000, rel=0.01)
+
+
+def test_clip_grid_has_one_row_per_group(clip_table):
+    fig, axes = plots.clip_grid(clip_table, n_per_group=2, kind=("waveform", "logmel"))
+    assert axes.shape == (2, 4)
+    assert [axes[0, 0].get_title(), axes[1, 0].get_title()] == [
+        "anomaly: 00000000.wav", "normal: 00000000.wav"]
+    assert not axes[0, 2].axison  # 'anomaly' has only one clip
+    assert axes[-1, 0].get_xlabel() == plots.TIME_LABEL
+    assert axes[-1, 1].get_ylabel() == plots.FREQUENCY_LABEL
+    meshes = [c for ax in axes.flat for c in ax.collections if isinstance(c, QuadMesh)]
+    assert len({m.get_clim() for m in meshes}) == 1  # shared colour scale
+
+
+def test_clip_grid_draws_into_a_given_figure(clip_table):
+    fig = plt.figure()
+    returned, axes = plots.clip_grid(
+        clip_table, kind="logmel", config=features.FeatureConfig(sr=SR, n_mels=32), fig=fig
+    )
+    assert returned is fig and axes.shape == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "hint"),
+    [
+        (lambda t: plots.waveform(np.stack([t, t]), SR), ValueError, "to_mono"),
+        (lambda t: plots.spectrogram(t, sr=SR, hop_length=512), ValueError, "n_bins, n_frames"),
+        (lambda t: plots.spectrogram(np.zeros((4, 4)), sr=SR, hop_length=1, y_axis="bark"),
+         ValueError, "y_axis"),
+        (lambda t: plots.class_balance(pd.DataFrame({"x": [1]})), KeyError, "available"),
+        (lambda t: plots.waveforms({}), ValueError, "mapping"),
+        (lambda t: plots.matrix(np.eye(2), labels=["a"]), ValueError, "one per row"),
+    ],
+)
+def test_bad_input_raises_with_a_hint(tone, call, error, hint):
+    with pytest.raises(error, match=hint):
+        call(tone)
+
+
+def test_clip_grid_rejects_unknown_kind(clip_table):
+    with pytest.raises(ValueError, match="waveform"):
+        plots.clip_grid(clip_table, kind="mfcc")
