@@ -1,0 +1,157 @@
+"""Tests of the dataset registry and its toy datasets (course_lib.datasets, chapter 03)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from course_lib import datasets, paths, synth
+from data_scripts import make_toy
+
+SMALL_MACHINES = {"n_normal": 6, "n_abnormal": 3, "duration": 0.5, "n_jobs": 1}
+SMALL_URBAN = {"clips_per_class": 10, "n_folds": 10, "n_jobs": 1}
+DTYPES = {"path": object, "dataset": object, "label": object, "split": object,
+          "machine": object, "machine_id": object, "fold": pd.Int64Dtype(), "source_id": object,
+          "sample_rate": np.int64, "duration": np.float64, "channels": np.int64,
+          "fault": object, "severity": np.float64, "snr_db": np.float64}
+
+
+@pytest.fixture(scope="module")
+def toy_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a data root holding small toy machine and urban datasets."""
+    root = tmp_path_factory.mktemp("course_data")
+    synth.make_machine_dataset(root / "toy", **SMALL_MACHINES)
+    synth.make_urban_dataset(root / "toy", **SMALL_URBAN)
+    return root
+
+
+@pytest.fixture()
+def course_data(toy_data: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point COURSE_DATA at the small toy data for one test."""
+    monkeypatch.setenv("COURSE_DATA", str(toy_data))
+    return toy_data
+
+
+def test_names_lists_the_toy_datasets() -> None:
+    assert datasets.names() == ["toy_machines", "toy_fan", "toy_pump", "toy_slider",
+                                "toy_valve", "toy_urban"]
+
+
+def test_unknown_name_lists_the_valid_names() -> None:
+    with pytest.raises(ValueError, match="toy_fan, toy_pump"):
+        datasets.load("toy_drill")
+
+
+def test_missing_data_without_generate_names_the_script(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path))
+    for name in ("toy_fan", "toy_urban"):
+        with pytest.raises(FileNotFoundError, match="python -m data_scripts.make_toy"):
+            datasets.load(name, generate=False)
+    assert not any(tmp_path.iterdir())
+
+
+def test_missing_data_is_generated_on_first_use(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path))
+    calls = []
+    original = synth.make_machine_dataset
+
+    def small(root: Path) -> Path:
+        calls.append(root)
+        return original(root, machines=["valve"], **SMALL_MACHINES)
+
+    monkeypatch.setattr(datasets.synth, "make_machine_dataset", small)
+    table = datasets.load("toy_valve")
+    assert calls == [paths.toy_root()] and len(table) == 3 * 9
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1  # one short line
+    datasets.load("toy_valve")
+    assert len(calls) == 1  # complete data is reused
+    with pytest.raises(FileNotFoundError):  # pump is not part of the valve-only data
+        datasets.load("toy_pump", generate=False)
+
+
+def _check_common(table: pd.DataFrame, name: str) -> None:
+    """Assert the contract shared by every dataset table."""
+    assert list(table.columns) == list(datasets.COLUMNS)
+    assert {column: table[column].dtype for column in table.columns} == DTYPES
+    assert isinstance(table.index, pd.RangeIndex) and table["path"].is_monotonic_increasing
+    assert (table["dataset"] == name).all() and table["path"].is_unique
+    assert all(Path(p).is_absolute() and Path(p).is_file() for p in table["path"])
+    assert set(table["split"]) == {"train", "test"}
+
+
+def test_machine_table_follows_the_contract(course_data: Path) -> None:
+    table = datasets.load("toy_fan")
+    _check_common(table, "toy_fan")
+    assert len(table) == 3 * 9 and set(table["machine"]) == {"fan"}
+    assert set(table["label"]) == {"normal", "anomaly"}
+    assert (table["sample_rate"] == 16000).all() and (table["channels"] == 1).all()
+    assert np.allclose(table["duration"], 0.5) and table["fold"].isna().all()
+    assert (table["source_id"] == table["machine_id"]).all()
+    anomalies = table[table["label"] == "anomaly"]
+    normals = table[table["label"] == "normal"]
+    assert set(anomalies["fault"]) == set(synth.MACHINES["fan"])
+    assert anomalies["severity"].between(0, 1).all() and normals["severity"].isna().all()
+    assert normals["fault"].isna().all() and (table["snr_db"] == 6.0).all()
+
+
+def test_machine_split_is_balanced_per_id_without_overlap(course_data: Path) -> None:
+    table = datasets.load("toy_machines")
+    assert set(table["machine"]) == set(synth.MACHINES)
+    train, test = table[table["split"] == "train"], table[table["split"] == "test"]
+    assert not set(train["path"]) & set(test["path"])
+    assert (train["label"] == "normal").all()
+    for (machine, machine_id), group in test.groupby(["machine", "machine_id"]):
+        counts = group["label"].value_counts()
+        assert counts["normal"] == counts["anomaly"] == 3, (machine, machine_id)
+        ids = table[(table["machine"] == machine) & (table["machine_id"] == machine_id)]
+        normal_paths = sorted(ids.loc[ids["label"] == "normal", "path"])
+        assert sorted(group.loc[group["label"] == "normal", "path"]) == normal_paths[-3:]
+
+
+def test_single_machine_tables_partition_the_full_table(course_data: Path) -> None:
+    everything = datasets.load("toy_machines")
+    parts = pd.concat([datasets.load(f"toy_{m}") for m in synth.MACHINES])
+    assert sorted(parts["path"]) == list(everything["path"])
+
+
+def test_urban_table_follows_the_contract(course_data: Path) -> None:
+    table = datasets.load("toy_urban")
+    _check_common(table, "toy_urban")
+    assert len(table) == 100 and sorted(table["label"].unique()) == sorted(synth.URBAN_CLASSES)
+    assert (table["sample_rate"] == 22050).all() and table["duration"].between(1, 4).all()
+    assert ((table["fold"] == 10) == (table["split"] == "test")).all()
+    assert table["machine"].isna().all() and table["fault"].isna().all()
+    assert table["severity"].isna().all() and table["snr_db"].notna().all()
+    assert (table.groupby("source_id")["fold"].nunique() == 1).all()  # no leakage over folds
+    test = table[table["split"] == "test"]
+    assert (test["label"].value_counts() == 1).all()  # one slice per class in fold 10
+
+
+def test_make_toy_is_idempotent(tmp_path: Path, monkeypatch, capsys) -> None:
+    small = {
+        "machines": (synth.MIMII_DIR,
+                     lambda seed: synth.machine_dataset_parameters(
+                         machines=["slider"], n_normal=2, n_abnormal=3, duration=0.5,
+                         seed=seed),
+                     lambda root, seed: synth.make_machine_dataset(
+                         root, machines=["slider"], n_normal=2, n_abnormal=3, duration=0.5,
+                         seed=seed, n_jobs=1)),
+    }
+    monkeypatch.setattr(make_toy, "_DATASETS", small)
+    make_toy.main(["--which", "machines", "--root", str(tmp_path), "--seed", "3"])
+    assert "wrote 15 files" in capsys.readouterr().out
+    make_toy.main(["--which", "machines", "--root", str(tmp_path), "--seed", "3"])
+    assert "up to date" in capsys.readouterr().out
+    make_toy.main(["--which", "machines", "--root", str(tmp_path), "--seed", "4"])
+    assert "wrote 15 files" in capsys.readouterr().out
+    assert synth.read_marker(tmp_path / synth.MIMII_DIR)["parameters"]["seed"] == 4
+
+
+def test_make_toy_help_describes_the_options(capsys) -> None:
+    with pytest.raises(SystemExit):
+        make_toy.main(["--help"])
+    out = capsys.readouterr().out
+    assert "--which" in out and "--root" in out and "--seed" in out
