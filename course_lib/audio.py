@@ -202,6 +202,10 @@ def _as_signal(y: object, name: str = "y") -> np.ndarray:
     return array
 
 
+#: PCM subtypes that save() rounds itself (bits per sample).
+_PCM_BITS = {"PCM_16": 16, "PCM_24": 24}
+
+
 def save(path: str | Path, y: np.ndarray, sr: int, *, subtype: str | None = None) -> Path:
     """Return the path written: ``y`` saved as WAV (16-bit PCM), FLAC or OGG by suffix (ch. 01).
 
@@ -241,8 +245,23 @@ def save(path: str | Path, y: np.ndarray, sr: int, *, subtype: str | None = None
             "normalise first, e.g. `audio.normalise(y)`",
         )
     path.parent.mkdir(parents=True, exist_ok=True)
+    if subtype in _PCM_BITS:  # round once, as quantise() does, so WAV and FLAC hold the same
+        samples = _pcm_integers(samples, _PCM_BITS[subtype])
     sf.write(path, samples.T, rate, format=file_format, subtype=subtype)
     return path
+
+
+def _pcm_integers(samples: np.ndarray, bits: int) -> np.ndarray:
+    """Return ``samples`` as the integers ``bits``-bit PCM stores (int16, or int32 left-aligned).
+
+    Rounding matches :func:`quantise`; libsndfile then writes the integers unchanged, whereas
+    its own float conversion differs between WAV and FLAC by one step on some samples.
+    """
+    scale = 2.0 ** (bits - 1)
+    levels = np.clip(np.round(samples.astype(np.float64) * scale), -scale, scale - 1)
+    if bits == 16:
+        return levels.astype(np.int16)
+    return levels.astype(np.int32) << (32 - bits)
 
 
 def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:

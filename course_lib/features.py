@@ -20,7 +20,7 @@ import librosa
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bar on stderr: live in Jupyter, dropped from the built site
 
 from course_lib import audio, paths
 

@@ -30,6 +30,8 @@ DYNAMIC_RANGE_DB = 80.0
 #: panel has fewer pixels anyway, drawing stays fast and narrow peaks stay visible.
 MAX_DRAWN_BINS = 512
 MAX_DRAWN_FRAMES = 1000
+#: Waveforms longer than this many samples are drawn as a min/max envelope of this many blocks.
+ENVELOPE_POINTS = 4000
 #: Height in inches of one row of a multi-panel grid, plus room for titles and labels.
 ROW_HEIGHT = 1.8
 GRID_MARGIN = 0.6
@@ -150,11 +152,21 @@ def waveform(
 ) -> tuple[Figure, Axes]:
     """Return ``(fig, ax)`` with the waveform of mono ``y`` against time (chapter 01).
 
-    Long signals are drawn as an envelope (``librosa.display.waveshow``). With ``label`` the
-    curve gets a legend entry, so several waveforms can share one ``ax``.
+    Long signals are drawn as their min/max envelope over short blocks (fast, and every peak
+    stays visible). With ``label`` the curve gets a legend entry, so several waveforms can
+    share one ``ax``.
     """
     fig, ax = _axes(ax)
-    librosa.display.waveshow(_mono(y), sr=sr, ax=ax, axis="s", label=label, color=color)
+    samples = _mono(y)
+    block = max(1, len(samples) // ENVELOPE_POINTS)
+    if block == 1:
+        ax.plot(np.arange(len(samples)) / sr, samples, label=label, color=color, linewidth=0.8)
+    else:
+        usable = samples[: len(samples) // block * block].reshape(-1, block)
+        starts = np.arange(usable.shape[0]) * block / sr
+        ax.fill_between(starts, usable.min(axis=1), usable.max(axis=1), label=label,
+                        color=color, linewidth=0.4)
+    ax.set_xlim(0, len(samples) / sr)
     _label(ax, xlabel=TIME_LABEL, ylabel=AMPLITUDE_LABEL, title=title)
     if label is not None:
         ax.legend(loc="upper right")
@@ -597,4 +609,57 @@ def correlation_matrix(
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_locator(MaxNLocator(integer=True))
     _label(ax, xlabel=label, ylabel=label, title=title)
+    return fig, ax
+
+
+def durations(
+    table: pd.DataFrame,
+    *,
+    bins: int = 40,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> tuple[Figure, Axes]:
+    """Return ``(fig, ax)`` with a histogram of the clip durations of a table (chapter 03).
+
+    The time axis starts at 0 s, so a spike (every clip equally long) and a tail of short
+    clips (which need padding or windowing) are both visible at a glance.
+    """
+    require_columns(table, ["duration"])
+    seconds = table["duration"].dropna().to_numpy(dtype=float)
+    if seconds.size == 0 or seconds.max() <= 0:
+        raise ValueError("The table has no positive durations; pass a table from datasets.load().")
+    fig, ax = _axes(ax)
+    ax.hist(seconds, bins=bins, range=(0.0, float(seconds.max()) * 1.02))
+    _label(ax, xlabel="Clip duration (s)", ylabel="Number of clips", title=title)
+    return fig, ax
+
+
+def score_spread(
+    scores: Mapping[str, Sequence[float]],
+    *,
+    ax: Axes | None = None,
+    xlabel: str = "Score",
+    title: str | None = None,
+) -> tuple[Figure, Axes]:
+    """Return ``(fig, ax)``: one row of dots per evaluation with its mean ± 1 std (chapter 03).
+
+    ``scores`` maps a name (a split strategy, a model, a setting) to its per-fold or per-seed
+    scores. Each dot is one score; the black marker and bar show the mean and one standard
+    deviation, so a difference between rows can be judged against the spread within a row.
+    """
+    if not scores:
+        raise ValueError("scores is empty; pass a mapping like {'random split': [0.9, 0.8]}.")
+    fig, ax = _axes(ax)
+    for row, (name, values) in enumerate(scores.items()):
+        values = np.sort(np.asarray(values, dtype=float))
+        if values.ndim != 1 or values.size == 0:
+            raise ValueError(f"scores[{name!r}] must be a non-empty 1-D list of numbers.")
+        offsets = 0.08 * (np.arange(values.size) % 5 - 2)  # fixed jitter: no overlapping dots
+        ax.scatter(values, row + offsets, color=f"C{row % 8}", alpha=0.7, zorder=2)
+        ax.errorbar(values.mean(), row, xerr=values.std(), fmt="D", color="black", capsize=6,
+                    zorder=3, label="mean ± 1 std" if row == 0 else None)
+    ax.set_yticks(range(len(scores)), labels=list(scores))
+    ax.set_ylim(len(scores) - 0.5, -0.5)
+    ax.legend(loc="best")
+    _label(ax, xlabel=xlabel, ylabel="", title=title)
     return fig, ax

@@ -389,3 +389,14 @@ def test_players_puts_captioned_clips_in_one_row(sine):
     assert len(_decode_players(markup)) == 2
     with pytest.raises(audio.AudioError, match="empty"):
         audio.players({}, SR)
+
+
+@pytest.mark.parametrize("subtype,bits", [("PCM_16", 16), ("PCM_24", 24)])
+def test_wav_and_flac_store_the_same_rounded_samples(tmp_path, subtype, bits):
+    y = (0.8 * np.sin(np.linspace(0, 300, 4000)) + 1e-5).astype(np.float32)
+    wav = audio.save(tmp_path / "x.wav", y, 16000, subtype=subtype)
+    flac = audio.save(tmp_path / "x.flac", y, 16000, subtype=subtype)
+    from_wav, _ = audio.load(wav)
+    from_flac, _ = audio.load(flac)
+    np.testing.assert_array_equal(from_wav, from_flac)
+    np.testing.assert_allclose(from_wav, audio.quantise(y, bits=bits), atol=1e-7)

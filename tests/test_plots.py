@@ -167,3 +167,23 @@ def test_bad_input_raises_with_a_hint(tone, call, error, hint):
 def test_clip_grid_rejects_unknown_kind(clip_table):
     with pytest.raises(ValueError, match="waveform"):
         plots.clip_grid(clip_table, kind="mfcc")
+
+
+def test_durations_counts_every_clip_from_zero_seconds():
+    table = pd.DataFrame({"duration": [1.0, 2.5, 4.0, 4.0]})
+    fig, ax = plots.durations(table, bins=8)
+    assert sum(patch.get_height() for patch in ax.patches) == 4
+    assert ax.get_xlim()[0] <= 0.0 and "(s)" in ax.get_xlabel()
+    with pytest.raises(KeyError, match="available"):
+        plots.durations(pd.DataFrame({"x": [1.0]}))
+
+
+def test_score_spread_draws_one_row_per_evaluation():
+    scores = {"random": [0.9, 0.8, 0.85], "grouped": [0.6, 0.7]}
+    fig, ax = plots.score_spread(scores, xlabel="Accuracy")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["random", "grouped"]
+    dots = [c.get_offsets() for c in ax.collections if len(c.get_offsets()) > 1]
+    assert sorted(len(d) for d in dots) == [2, 3]
+    assert ax.get_xlabel() == "Accuracy"
+    with pytest.raises(ValueError, match="mapping"):
+        plots.score_spread({})
