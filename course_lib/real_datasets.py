@@ -1,36 +1,27 @@
 """Real datasets and your own recordings as the course's tidy clip table (chapter 03).
 
-Every loader returns one row per audio file with the same columns as the toy datasets
-(:data:`COLUMNS`), sorted by ``path`` with a fresh RangeIndex:
+Every loader returns one row per audio file with the same columns and dtypes as the toy
+datasets (:data:`course_lib.clip_table.COLUMNS`, documented there), sorted by ``path`` with a
+fresh RangeIndex. Specific to real data:
 
-==============  =========  =================================================================
-column          dtype      meaning
-==============  =========  =================================================================
-path            object     absolute path of the audio file
-dataset         object     dataset name (``"esc50"``, ``"mimii:fan:6dB"``, ``"folder:/abs"``)
-label           object     ``"normal"``/``"anomaly"`` for machines; class name otherwise
-split           object     ``"train"`` or ``"test"``
-machine         object     machine type (MIMII/DCASE/anomaly_mini; folder name for folders)
-machine_id      object     e.g. ``"id_00"`` (folder name for folders); NA for sound classes
-fold            Int64      official fold (ESC-50 1-5, UrbanSound8K 1-10), seeded fold for
-                           ``<label>/*.wav`` folders; NA otherwise
-source_id       object     recording group for leakage-free splits: machine_id for machines,
-                           ``src_file`` (ESC-50), ``fsID`` (UrbanSound8K), see folders below
-sample_rate     int64      from the file header
-duration        float64    seconds, from the file header
-channels        int64      from the file header (MIMII has 8)
-fault           object     fault type; NA for real data (not published per clip)
-severity        float64    NaN for real data
-snr_db          float64    MIMII/anomaly_mini mixing SNR in dB; NaN otherwise
-==============  =========  =================================================================
+* ``dataset`` is the name used to load it (``"esc50"``, ``"mimii:fan:6dB"``,
+  ``"folder:/abs/path"``);
+* ``machine`` is the machine type of MIMII/DCASE/anomaly_mini and the folder's name for your
+  own folders; ``machine_id`` is e.g. ``"id_00"`` (the folder's name for folders);
+* ``fold`` is the official fold (ESC-50 1-5, UrbanSound8K 1-10) or the seeded fold of a
+  ``<label>/*.wav`` folder; ``source_id`` is the machine ID, ``src_file`` (ESC-50), ``fsID``
+  (UrbanSound8K) or ``<label>/<recording>`` (folders);
+* ``fault`` and ``severity`` are NA (not published per clip); ``snr_db`` is the mixing SNR
+  of MIMII and anomaly_mini, NaN otherwise.
 
-Text columns use ``pd.NA`` for "not applicable". Splits follow each dataset's convention:
-MIMII and anomaly_mini (when its metadata has no split) put, per (machine, machine_id), all
-anomalies plus the same number of normal clips (the last by file name) into test; DCASE uses
+Splits follow each dataset's convention: MIMII and anomaly_mini (when its metadata has no
+split) use :func:`course_lib.clip_table.anomaly_split` (per machine and machine_id, all
+anomalies plus the same number of normal clips, the last by file name, are test); DCASE uses
 its ``train/`` and ``test/`` folders; ESC-50 uses fold 5 and UrbanSound8K fold 10 as test.
 
 Real datasets are installed with ``python -m data_scripts.download NAME``; loading one that is
-missing raises :class:`DatasetNotFoundError` naming that command.
+missing raises :class:`DatasetNotFoundError` naming that command. Chapters load them with
+``course_lib.datasets.load(NAME)``.
 """
 
 from __future__ import annotations
@@ -43,22 +34,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_lib import audio, paths
+from course_lib import paths
+from course_lib.clip_table import (
+    ANOMALY,
+    NORMAL,
+    DatasetError,
+    add_headers,
+    anomaly_split,
+    tidy,
+)
 from data_scripts import lockfile, registry
 from data_scripts.registry import Source
 
-COLUMNS = (
-    "path", "dataset", "label", "split", "machine", "machine_id", "fold", "source_id",
-    "sample_rate", "duration", "channels", "fault", "severity", "snr_db",
-)
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
-NORMAL, ANOMALY = "normal", "anomaly"
-_TEXT_COLUMNS = ("path", "dataset", "label", "split", "machine", "machine_id", "source_id",
-                 "fault")
-
-
-class DatasetError(ValueError):
-    """A dataset folder or file does not have the expected layout or content (chapter 03)."""
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -71,59 +59,6 @@ def real_names() -> list[str]:
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return ``frame`` with exactly :data:`COLUMNS`, the documented dtypes, sorted by path."""
-    out = frame.reindex(columns=list(COLUMNS))
-    for column in _TEXT_COLUMNS:
-        out[column] = out[column].astype(object).where(out[column].notna(), pd.NA)
-    out["fold"] = out["fold"].astype("Int64")
-    for column in ("sample_rate", "channels"):
-        out[column] = out[column].astype("int64")
-    for column in ("duration", "severity", "snr_db"):
-        out[column] = pd.to_numeric(out[column]).astype("float64")
-    return out.sort_values("path", kind="stable").reset_index(drop=True)
-
-
-def _header(path: Path) -> dict[str, float | int]:
-    """Return sample_rate, duration and channels of ``path`` read from its header.
-
-    Raises:
-        DatasetError: unreadable or empty file (names the file; nothing is changed on disk).
-    """
-    try:
-        info = audio.info(path)
-    except audio.AudioError as exc:
-        raise DatasetError(
-            f"Cannot read audio file {path}: {exc} Fix, convert or remove this file and load "
-            "again (nothing was changed on disk)."
-        ) from exc
-    if info.frames == 0:
-        raise DatasetError(f"Audio file {path} contains no samples. Remove or replace it.")
-    return {"sample_rate": info.sample_rate, "duration": info.duration,
-            "channels": info.channels}
-
-
-def _with_headers(rows: list[dict[str, object]]) -> pd.DataFrame:
-    """Return a table of ``rows`` with header facts added for each ``path``."""
-    return pd.DataFrame([{**row, **_header(Path(str(row["path"])))} for row in rows])
-
-
-def _anomaly_split(table: pd.DataFrame) -> pd.Series:
-    """Return the MIMII-style split: per machine and ID, anomalies + as many normals in test.
-
-    The normal clips moved to test are the last ones by file name; the others are train.
-    """
-    split = pd.Series("train", index=table.index, dtype=object)
-    for _, group in table.groupby(["machine", "machine_id"], sort=True):
-        anomalies = group.index[group["label"] == ANOMALY]
-        normals = group.loc[group["label"] == NORMAL, "path"]
-        ordered = sorted(normals.index, key=lambda i: (Path(normals[i]).name, normals[i]))
-        n_test = min(len(anomalies), len(ordered))
-        split.loc[anomalies] = "test"
-        split.loc[ordered[len(ordered) - n_test:]] = "test"
-    return split
 
 
 def _locate(folder: Path, relative: str) -> Path:
@@ -183,10 +118,10 @@ def _read_mimii(folder: Path, source: Source) -> pd.DataFrame:
                      for p in sorted((id_dir / condition).glob("*.wav"))]
     if not rows:
         raise DatasetError(f"No MIMII clips (id_XX/normal/*.wav) found below {base}.")
-    table = _with_headers(rows).assign(
+    table = add_headers(pd.DataFrame(rows)).assign(
         dataset=source.name, machine=machine, snr_db=registry.MIMII_SNRS[snr])
     table["source_id"] = table["machine_id"]
-    table["split"] = _anomaly_split(table)
+    table["split"] = anomaly_split(table)
     return table
 
 
@@ -208,7 +143,7 @@ def _read_dcase(folder: Path, source: Source) -> pd.DataFrame:
                 )
             rows.append({"path": str(path), "split": split, "label": match[1],
                          "machine_id": match[2], "source_id": match[2]})
-    return _with_headers(rows).assign(dataset=source.name, machine=machine)
+    return add_headers(pd.DataFrame(rows)).assign(dataset=source.name, machine=machine)
 
 
 def _read_esc50(folder: Path, source: Source) -> pd.DataFrame:
@@ -220,7 +155,7 @@ def _read_esc50(folder: Path, source: Source) -> pd.DataFrame:
             for name, label, fold, src in zip(meta["filename"], meta["category"], meta["fold"],
                                               meta["src_file"], strict=True)]
     _require_files(rows, base / "meta" / "esc50.csv")
-    return _with_headers(rows).assign(dataset=source.name)
+    return add_headers(pd.DataFrame(rows)).assign(dataset=source.name)
 
 
 def _read_urbansound8k(folder: Path, source: Source) -> pd.DataFrame:
@@ -233,7 +168,7 @@ def _read_urbansound8k(folder: Path, source: Source) -> pd.DataFrame:
             for name, label, fold, fs_id in zip(meta["slice_file_name"], meta["class"],
                                                 meta["fold"], meta["fsID"], strict=True)]
     _require_files(rows, base / "metadata" / "UrbanSound8K.csv")
-    return _with_headers(rows).assign(dataset=source.name)
+    return add_headers(pd.DataFrame(rows)).assign(dataset=source.name)
 
 
 def _require_files(rows: list[dict[str, object]], metadata: Path) -> None:
@@ -355,7 +290,8 @@ def _read_anomaly_mini(folder: Path, source: Source) -> pd.DataFrame:
     ids = meta[id_column] if id_column else pd.Series(pd.NA, index=meta.index)
     rows = [{"path": str(path), "label": label, "machine_id": _machine_id(value, path)}
             for path, label, value in zip(files, labels, ids, strict=True)]
-    table = _with_headers(rows).assign(dataset=source.name, machine="valve", snr_db=6.0)
+    table = add_headers(pd.DataFrame(rows)).assign(dataset=source.name, machine="valve",
+                                                   snr_db=6.0)
     table["source_id"] = table["machine_id"]
     table["split"] = _mini_split(table, meta, metadata, base)
     return table
@@ -371,7 +307,7 @@ def _mini_split(table: pd.DataFrame, meta: pd.DataFrame, metadata: Path, base: P
                      if p.lower() in ("train", "test")), None) for path in table["path"]]
     if None not in folders:
         return pd.Series(folders, index=table.index)
-    return _anomaly_split(table)
+    return anomaly_split(table)
 
 
 _READERS: dict[str, Callable[[Path, Source], pd.DataFrame]] = {
@@ -399,7 +335,7 @@ def load_real(name: str, *, root: Path | None = None) -> pd.DataFrame:
     source = registry.get(name)
     folder = dataset_folder(source.name, root=root)
     reader = _READERS[source.name.split(":")[0]]
-    return _tidy(reader(folder, source))
+    return tidy(reader(folder, source))
 
 
 # --------------------------------------------------------------------------- own recordings
@@ -515,10 +451,8 @@ def load_folder(path: str | Path, *, seed: int = 0, n_folds: int = 5) -> pd.Data
     if skipped:
         warnings.warn(f"Skipped {len(skipped)} non-audio file(s) in {root}: "
                       f"{[str(p.relative_to(root)) for p in skipped]}", stacklevel=2)
-    headers = pd.DataFrame([_header(Path(p)) for p in table["path"]], index=table.index)
-    table = pd.concat([table, headers], axis=1)
-    return _tidy(table.assign(dataset=f"folder:{root}", machine=root.name,
-                              machine_id=root.name))
+    table = table.assign(dataset=f"folder:{root}", machine=root.name, machine_id=root.name)
+    return tidy(add_headers(table))
 
 
 def to_anomaly_labels(table: pd.DataFrame) -> pd.DataFrame:

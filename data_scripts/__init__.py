@@ -1,1 +1,4 @@
-"""Command-line entry points: make the toy datasets, build the student edition, benchmark notebooks."""
+"""Command-line entry points: make the toy datasets, build the student edition, benchmark.
+
+Also downloads the real datasets (``python -m data_scripts.download``).
+"""

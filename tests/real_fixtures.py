@@ -1,22 +1,34 @@
-"""Test helpers: tiny archives in each real dataset's layout and a local HTTP server.
+"""Test helpers: tiny archives in each real dataset's layout, their install, an HTTP server.
 
 The archives imitate the published ones (folder names, file naming, metadata columns) with
 a few very short clips, so downloads, extraction and loaders run in well under a second.
-The server listens on 127.0.0.1 only; tests never touch the internet.
+:func:`make_dcase` and :func:`make_urbansound8k` take a ``write`` function for tests that
+need longer clips with real content (the chapter runs). The server listens on 127.0.0.1
+only; tests never touch the internet.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import http.server
 import io
 import tarfile
 import threading
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
+
+from course_lib import paths
+from data_scripts import download, lockfile, registry
+
+#: ``write(path, label, seed) -> path`` writes one clip of class or condition ``label``.
+ClipWriter = Callable[[Path, str, int], Path]
 
 
 def write_clip(path: Path, *, sr: int = 16000, channels: int = 1, seconds: float = 0.02,
@@ -67,17 +79,25 @@ def make_mimii(stage: Path, machine: str = "valve") -> Path:
     return stage
 
 
-def make_dcase(stage: Path, machine: str = "ToyCar") -> Path:
+def _short_clip(path: Path, label: str, seed: int) -> Path:
+    """Return ``path`` after writing a 20 ms 16 kHz noise clip there (``label`` is ignored)."""
+    return write_clip(path, seed=seed)
+
+
+def make_dcase(stage: Path, machine: str = "ToyCar", *,
+               ids: tuple[tuple[str, int, int], ...] = (("id_01", 4, 2), ("id_03", 3, 1)),
+               write: ClipWriter = _short_clip) -> Path:
     """Return the staging folder of a DCASE 2020 Task 2 dev archive: ``<machine>/{train,test}``.
 
+    ``ids`` gives (machine_id, train normals, test normals = test anomalies); by default
     id_01: 4 train normal, 2 test normal, 2 test anomaly; id_03: 3 train, 1 + 1 test.
     """
-    for machine_id, n_train, n_test in (("id_01", 4, 2), ("id_03", 3, 1)):
+    for machine_id, n_train, n_test in ids:
         for i in range(n_train):
-            write_clip(stage / machine / "train" / f"normal_{machine_id}_{i:08d}.wav", seed=i)
+            write(stage / machine / "train" / f"normal_{machine_id}_{i:08d}.wav", "normal", i)
         for label in ("normal", "anomaly"):
             for i in range(n_test):
-                write_clip(stage / machine / "test" / f"{label}_{machine_id}_{i:08d}.wav", seed=i)
+                write(stage / machine / "test" / f"{label}_{machine_id}_{i:08d}.wav", label, i)
     return stage
 
 
@@ -116,17 +136,55 @@ URBAN_ROWS = [  # slice_file_name, fsID, start, end, salience, fold, classID, cl
 ]
 
 
-def make_urbansound8k(stage: Path) -> Path:
-    """Return the staging folder of the UrbanSound8K tarball: ``UrbanSound8K/{metadata,audio}``."""
+def _short_urban_clip(path: Path, label: str, seed: int) -> Path:
+    """Return ``path`` after writing a 20 ms 22.05 kHz noise clip there (``label`` is ignored)."""
+    return write_clip(path, sr=22050, seed=seed)
+
+
+def make_urbansound8k(stage: Path, *, rows: list[tuple] = URBAN_ROWS,
+                      write: ClipWriter = _short_urban_clip) -> Path:
+    """Return the staging folder of the UrbanSound8K tarball: ``UrbanSound8K/{metadata,audio}``.
+
+    ``rows`` are metadata rows in the order of the CSV columns (see :data:`URBAN_ROWS`).
+    """
     top = stage / "UrbanSound8K"
     lines = ["slice_file_name,fsID,start,end,salience,fold,classID,class"]
-    for i, row in enumerate(URBAN_ROWS):
-        write_clip(top / "audio" / f"fold{row[5]}" / row[0], sr=22050, seed=i)
+    for i, row in enumerate(rows):
+        write(top / "audio" / f"fold{row[5]}" / row[0], row[7], i)
         lines.append(",".join(str(value) for value in row))
     (top / "metadata").mkdir(parents=True, exist_ok=True)
     (top / "metadata" / "UrbanSound8K.csv").write_text("\n".join(lines) + "\n")
     (top / "UrbanSound8K_README.txt").write_text("UrbanSound8K stand-in\n")
     return stage
+
+
+def install(monkeypatch: pytest.MonkeyPatch, name: str, stage: Path, archive: Path, *,
+            other_processes: bool = False) -> None:
+    """Install the archive of ``stage`` as dataset ``name`` via --from-file (pin replaced).
+
+    The registry's pinned checksum is swapped for the archive's own for this test only. With
+    ``other_processes`` the completion marker is then stamped with the genuine pin, so that a
+    process the monkeypatch does not reach (a notebook kernel) trusts the folder as well.
+    """
+    pack = tar_folder if archive.name.endswith(".tar.gz") else zip_folder
+    pack(stage, archive)
+    source = registry.get(name)
+    if source.known_hash:
+        digest = hashlib.md5(archive.read_bytes()).hexdigest()
+        original = registry.sources
+
+        def patched() -> dict[str, registry.Source]:
+            table = original()
+            table[source.name] = dataclasses.replace(table[source.name], known_hash=f"md5:{digest}")
+            return table
+
+        monkeypatch.setattr(registry, "sources", patched)
+    target = download.install(name, from_file=archive, progress=False, log=lambda _: None)
+    if other_processes and source.known_hash:
+        marker = lockfile.read_marker(target)
+        assert marker is not None, f"{name} was not installed in {target}"
+        lockfile.write_marker(target, {**marker, "known_hash": source.known_hash})
+        assert lockfile.marker_problem(paths.data_root().absolute(), source) is None
 
 
 def zip_folder(stage: Path, archive: Path) -> Path:

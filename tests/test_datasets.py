@@ -1,15 +1,29 @@
-"""Tests of the dataset registry and its toy datasets (course_lib.datasets, chapter 03)."""
+"""Tests of the dataset registry and its toy datasets (course_lib.datasets, chapter 03).
+
+Also: ``datasets.load`` dispatches real names and ``folder:`` paths, toy and real tables share
+one contract (course_lib.clip_table), and the shared MIMII split rule.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from real_fixtures import (
+    install,
+    make_anomaly_mini,
+    make_dcase,
+    make_esc50,
+    make_mimii,
+    make_urbansound8k,
+    write_clip,
+)
 
-from course_lib import datasets, paths, synth
-from data_scripts import make_toy
+from course_lib import clip_table, datasets, paths, real_datasets, synth, toy_datasets
+from data_scripts import make_toy, registry
 
 SMALL_MACHINES = {"n_normal": 6, "n_abnormal": 3, "duration": 0.5, "n_jobs": 1}
 SMALL_URBAN = {"clips_per_class": 10, "n_folds": 10, "n_jobs": 1}
@@ -62,7 +76,7 @@ def test_missing_data_is_generated_on_first_use(tmp_path: Path, monkeypatch, cap
         calls.append(root)
         return original(root, machines=["valve"], **SMALL_MACHINES)
 
-    monkeypatch.setattr(datasets.synth, "make_machine_dataset", small)
+    monkeypatch.setattr(toy_datasets.synth, "make_machine_dataset", small)
     table = datasets.load("toy_valve")
     assert calls == [paths.toy_root()] and len(table) == 3 * 9
     assert len(capsys.readouterr().out.strip().splitlines()) == 1  # one short line
@@ -155,3 +169,124 @@ def test_make_toy_help_describes_the_options(capsys) -> None:
         make_toy.main(["--help"])
     out = capsys.readouterr().out
     assert "--which" in out and "--root" in out and "--seed" in out
+
+
+# --- one entry point for toy, real and folder datasets ---------------------------------------
+
+REAL_LAYOUTS = {  # name -> (stage the archive's content, archive file name)
+    "anomaly_mini": (make_anomaly_mini, "anomaly_mini.zip"),
+    "mimii:pump:-6dB": (lambda stage: make_mimii(stage, "pump"), "-6_dB_pump.zip"),
+    "dcase2020_task2:ToyCar": (lambda stage: make_dcase(stage, "ToyCar"), "dev_data_ToyCar.zip"),
+    "esc50": (make_esc50, "ESC-50-master.zip"),
+    "urbansound8k": (make_urbansound8k, "UrbanSound8K.tar.gz"),
+}
+
+
+@pytest.fixture()
+def real_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Return an empty data root set as $COURSE_DATA."""
+    root = tmp_path / "real_data"
+    monkeypatch.setenv("COURSE_DATA", str(root))
+    return root
+
+
+def _install_real(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Install the small fixture archive of real dataset ``name`` under $COURSE_DATA."""
+    make, archive = REAL_LAYOUTS[name]
+    install(monkeypatch, name, make(tmp_path / f"stage_{archive}"), tmp_path / archive)
+
+
+def _train_test_folder(base: Path) -> Path:
+    """Return ``base`` holding train/{normal,rattle}/ (4 clips each) and test/ (2 each)."""
+    for split, count in (("train", 4), ("test", 2)):
+        for label in ("normal", "rattle"):
+            for i in range(count):
+                write_clip(base / split / label / f"{label}{i}.wav", seed=i)
+    return base
+
+
+@pytest.mark.parametrize("name", list(REAL_LAYOUTS))
+def test_load_dispatches_real_names_case_insensitively(name: str, real_root: Path,
+                                                       tmp_path: Path, monkeypatch) -> None:
+    _install_real(name, tmp_path, monkeypatch)
+    for spelling in (name, name.upper()):
+        table = datasets.load(spelling)
+        pd.testing.assert_frame_equal(table, real_datasets.load_real(name))
+        _check_common(table, registry.get(name).name)
+
+
+def test_every_real_name_is_accepted_and_missing_data_names_the_download(real_root: Path) -> None:
+    assert real_datasets.real_names()
+    for name in real_datasets.real_names():
+        command = f"python -m data_scripts.download {name}"
+        with pytest.raises(real_datasets.DatasetNotFoundError, match=re.escape(command)):
+            datasets.load(name)
+    assert datasets.DatasetNotFoundError is real_datasets.DatasetNotFoundError
+    assert not real_root.exists()  # nothing is created or downloaded by load
+
+
+def test_load_dispatches_folder_paths(tmp_path: Path) -> None:
+    base = _train_test_folder(tmp_path / "my pump")
+    table = datasets.load(f"folder:{base}")
+    pd.testing.assert_frame_equal(table, real_datasets.load_folder(base))
+    _check_common(table, f"folder:{base}")
+    assert set(table["label"]) == {"normal", "rattle"} and table["fold"].isna().all()
+    labelled = tmp_path / "labelled"
+    for label, count in (("normal", 6), ("rattle", 4)):
+        for i in range(count):
+            write_clip(labelled / label / f"{label}{i}.wav", seed=i)
+    for seed in (3, 4):  # the seed reaches the split of a <label>/ folder
+        pd.testing.assert_frame_equal(datasets.load(f"folder:{labelled}", seed=seed),
+                                      real_datasets.load_folder(labelled, seed=seed))
+    with pytest.raises(datasets.DatasetError, match="is not a folder"):
+        datasets.load(f"folder:{tmp_path / 'missing'}")
+    with pytest.raises(ValueError, match="names no folder"):
+        datasets.load("folder:")
+
+
+def test_unknown_name_lists_toy_names_real_names_and_the_folder_form() -> None:
+    with pytest.raises(ValueError) as info:
+        datasets.load("mimii")
+    message = str(info.value)
+    assert "toy_machines" in message and "toy_urban" in message
+    assert all(name in message for name in real_datasets.real_names())
+    assert "folder:PATH" in message and "python -m data_scripts.download" in message
+
+
+def test_toy_and_real_tables_have_identical_columns_and_dtypes(
+        course_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tables = {name: datasets.load(name) for name in ("toy_fan", "toy_urban")}
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path / "real_data"))
+    for name in ("dcase2020_task2:ToyCar", "urbansound8k"):
+        _install_real(name, tmp_path, monkeypatch)
+        tables[name] = datasets.load(name)
+    tables["folder"] = datasets.load(f"folder:{_train_test_folder(tmp_path / 'rec')}")
+    expected = {column: str(dtype) for column, dtype in clip_table.DTYPES.items()}
+    assert list(expected) == list(clip_table.COLUMNS) == list(datasets.COLUMNS)
+    for name, table in tables.items():
+        assert list(table.columns) == list(clip_table.COLUMNS), name
+        assert {c: str(t) for c, t in table.dtypes.items()} == expected, name
+        assert isinstance(table.index, pd.RangeIndex) and table.index.start == 0, name
+        for column in ("machine", "machine_id", "fault"):  # missing text is pd.NA everywhere
+            missing = table.loc[table[column].isna(), column]
+            assert all(value is pd.NA for value in missing), (name, column)
+    assert tables["toy_urban"]["machine"].isna().all()
+    assert tables["urbansound8k"]["machine"].isna().all()
+
+
+def test_anomaly_split_is_the_mimii_rule() -> None:
+    # id_00: 2 anomalies, 4 normals (stored in an order unlike the file-name order);
+    # id_01: 3 anomalies but only 2 normals, so both normals go to test.
+    rows = [("id_00", "normal", "n/0003.wav"), ("id_00", "normal", "a/0001.wav"),
+            ("id_00", "anomaly", "x/0009.wav"), ("id_00", "normal", "z/0000.wav"),
+            ("id_00", "normal", "b/0002.wav"), ("id_00", "anomaly", "x/0008.wav"),
+            ("id_01", "anomaly", "x/1.wav"), ("id_01", "anomaly", "x/2.wav"),
+            ("id_01", "anomaly", "x/3.wav"), ("id_01", "normal", "n/4.wav"),
+            ("id_01", "normal", "n/5.wav")]
+    table = pd.DataFrame(rows, columns=["machine_id", "label", "path"]).assign(machine="fan")
+    table.index = table.index + 100  # the result keeps the input's index
+    split = clip_table.anomaly_split(table)
+    assert split.index.equals(table.index)
+    assert split.tolist() == ["test", "train", "test", "train", "test", "test",
+                              "test", "test", "test", "test", "test"]
+    assert toy_datasets.anomaly_split is real_datasets.anomaly_split is clip_table.anomaly_split

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import warnings
 from pathlib import Path
 
@@ -12,18 +10,18 @@ import pytest
 from real_fixtures import (
     ESC50_ROWS,
     URBAN_ROWS,
+    install,
     make_anomaly_mini,
     make_dcase,
     make_esc50,
     make_mimii,
     make_urbansound8k,
-    tar_folder,
     write_clip,
-    zip_folder,
 )
 
+from course_lib import clip_table
 from course_lib import real_datasets as rd
-from data_scripts import download, lockfile, registry
+from data_scripts import lockfile, registry
 
 DTYPES = {
     "path": "object", "dataset": "object", "label": "object", "split": "object",
@@ -41,27 +39,9 @@ def root(tmp_path, monkeypatch) -> Path:
     return data
 
 
-def install(monkeypatch, name: str, stage: Path, archive: Path) -> None:
-    """Install the archive of ``stage`` as dataset ``name`` via --from-file (pin replaced)."""
-    pack = tar_folder if archive.name.endswith(".tar.gz") else zip_folder
-    pack(stage, archive)
-    source = registry.get(name)
-    if source.known_hash:
-        digest = hashlib.md5(archive.read_bytes()).hexdigest()
-        original = registry.sources
-
-        def patched() -> dict[str, registry.Source]:
-            table = original()
-            table[source.name] = dataclasses.replace(table[source.name], known_hash=f"md5:{digest}")
-            return table
-
-        monkeypatch.setattr(registry, "sources", patched)
-    download.install(name, from_file=archive, progress=False, log=lambda _: None)
-
-
 def check_tidy(table: pd.DataFrame) -> None:
     """Assert the contract's table shape: columns, dtypes, sorted paths, RangeIndex."""
-    assert list(table.columns) == list(rd.COLUMNS)
+    assert list(table.columns) == list(clip_table.COLUMNS)
     assert {c: str(t) for c, t in table.dtypes.items()} == DTYPES
     assert table["path"].is_monotonic_increasing
     assert isinstance(table.index, pd.RangeIndex) and table.index.start == 0

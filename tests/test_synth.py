@@ -12,7 +12,7 @@ import soundfile as sf
 from scipy import signal, stats
 
 from course_lib import synth
-from course_lib.synth import fan, pump, staging, valve, writer
+from course_lib.synth import fan, machines, pump, staging, valve, writer
 
 SR = 16000
 TINY_MACHINES = {"machines": ["fan", "valve"], "n_normal": 3, "n_abnormal": 3, "duration": 0.5,
@@ -106,6 +106,31 @@ def test_every_fault_has_a_statistic_and_physics_docstring() -> None:
         assert synth.MACHINE_IDS[machine] == ("id_00", "id_02", "id_04")
         for fault in faults:
             assert len(synth.fault_description(machine, fault)) > 80
+
+
+def test_fault_descriptions_are_plain_text_without_rst_markup() -> None:
+    for machine, faults in synth.MACHINES.items():
+        for fault in faults:
+            text = synth.fault_description(machine, fault)
+            assert "`" not in text and ":func:" not in text, (machine, fault, text)
+            assert text == " ".join(text.split()), (machine, fault)  # one clean paragraph
+    bearing = synth.fault_description("fan", "bearing")  # its docstring has a ``literal``
+    assert "frequency BPFO = balls / 2 * (1 - d/D) * rotation." in bearing
+
+
+@pytest.mark.parametrize(("rst", "plain"), [
+    ("at ``BPFO = balls / 2 * (1 - d/D)`` Hz", "at BPFO = balls / 2 * (1 - d/D) Hz"),
+    ("``a`` and ``b``", "a and b"),
+    ("see :func:`fault_description` and :class:`pandas.DataFrame`",
+     "see fault_description and pandas.DataFrame"),
+    ("see :func:`~course_lib.synth.fan.bearing`", "see bearing"),
+    (":ref:`the toy chapter <ch03>`", "the toy chapter"),
+    ("`interpreted` text, *emphasis* and 2 * 3 stay",
+     "interpreted text, *emphasis* and 2 * 3 stay"),
+    ("no markup at all", "no markup at all"),
+])
+def test_plain_text_strips_inline_rst(rst: str, plain: str) -> None:
+    assert machines.plain_text(rst) == plain
 
 
 @pytest.mark.parametrize(("machine", "fault"), sorted(FAULT_STATISTICS))

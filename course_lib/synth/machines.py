@@ -8,6 +8,7 @@ docstring of its function in the machine's module (see :func:`fault_description`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
@@ -59,13 +60,44 @@ def check_machine(machine: object, machine_id: object = "id_00",
     return machine, machine_id, fault
 
 
+#: RST inline markup in docstrings: ``literal``, :role:`content` and `interpreted text`.
+_RST_MARKUP = re.compile(r"``(?P<literal>.+?)``|:[\w:.-]+:`(?P<role>[^`]+)`|`(?P<text>[^`]+)`")
+#: Role content written as ``title <target>``.
+_TITLED = re.compile(r"^(?P<title>.*?)\s*<[^<>]+>$", re.DOTALL)
+
+
+def _visible(match: re.Match[str]) -> str:
+    """Return what a reader should see of one piece of inline RST markup."""
+    role = match["role"]
+    if role is None:
+        return match["literal"] if match["literal"] is not None else match["text"]
+    titled = _TITLED.match(role)
+    if titled and titled["title"]:
+        return titled["title"]
+    return role[1:].rsplit(".", 1)[-1] if role.startswith("~") else role
+
+
+def plain_text(rst: str) -> str:
+    """Return ``rst`` with its inline RST markup removed, as plain readable text (chapter 03).
+
+    Double-backtick literals and single-backtick text lose their backticks,
+    ``:func:`~pkg.name``` becomes ``name`` and ``:ref:`the title <label>``` becomes
+    ``the title``; everything else, including ``*`` in formulas, is kept as written.
+    """
+    return _RST_MARKUP.sub(_visible, rst)
+
+
 def fault_description(machine: str, fault: str) -> str:
-    """Return the physics behind ``fault`` of ``machine`` in one paragraph (chapter 03)."""
+    """Return the physics behind ``fault`` of ``machine`` as one plain-text paragraph (ch. 03).
+
+    The paragraph comes from the docstring of the fault's function, with its RST markup
+    removed (see :func:`plain_text`) so that it reads well in tables and printed output.
+    """
     machine = check_choice("machine", machine, MACHINES)
     fault = check_choice(f"fault for {machine}", fault, MACHINES[machine])
     doc = _MODELS[machine].FAULTS[fault].__doc__ or ""
     paragraphs = [" ".join(part.split()) for part in doc.split("\n\n")]
-    return paragraphs[1] if len(paragraphs) > 1 else paragraphs[0]
+    return plain_text(paragraphs[1] if len(paragraphs) > 1 else paragraphs[0])
 
 
 def _render(machine: str, machine_id: str, fault: str | None, severity: float, n: int,

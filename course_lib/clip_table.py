@@ -1,0 +1,135 @@
+"""The tidy clip table every dataset loader returns, and the helpers they share (chapter 03).
+
+Toy datasets (:mod:`course_lib.toy_datasets`), real datasets and your own folders
+(:mod:`course_lib.real_datasets`) all describe a dataset as one :class:`pandas.DataFrame`
+with one row per audio file and exactly the columns of :data:`COLUMNS`. This module holds
+what they share: the columns and their dtypes (:func:`tidy`), reading the file headers
+(:func:`add_headers`) and the MIMII train/test split rule (:func:`anomaly_split`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from course_lib import audio
+
+NORMAL, ANOMALY = "normal", "anomaly"
+
+COLUMNS: tuple[str, ...] = (
+    "path", "dataset", "label", "split", "machine", "machine_id", "fold", "source_id",
+    "sample_rate", "duration", "channels", "fault", "severity", "snr_db",
+)
+"""The columns of every clip table, in this order (dtype in brackets).
+
+* ``path`` (object): absolute path of the audio file; the table is sorted by it.
+* ``dataset`` (object): the name the table was loaded with, e.g. ``"toy_fan"``,
+  ``"mimii:fan:6dB"`` or ``"folder:/abs/path"``.
+* ``label`` (object): ``"normal"``/``"anomaly"`` for machines, the class name for sound
+  classes, the label folder's name for your own folders.
+* ``split`` (object): ``"train"`` or ``"test"``.
+* ``machine`` (object): machine type (folder name for your own folders); NA for sound classes.
+* ``machine_id`` (object): e.g. ``"id_00"``; NA for sound classes.
+* ``fold`` (Int64, nullable): official fold (UrbanSound8K 1-10, ESC-50 1-5) or seeded fold of
+  a ``<label>/*.wav`` folder; NA otherwise.
+* ``source_id`` (object): recording group that must stay on one side of a split (machine ID,
+  Freesound ID, ESC-50 source file, or ``<label>/<recording>`` of your own folders).
+* ``sample_rate`` (int64), ``duration`` (float64, seconds), ``channels`` (int64): read from
+  the file header.
+* ``fault`` (object): simulated fault type of a toy anomaly; NA otherwise.
+* ``severity`` (float64): simulated fault severity 0-1 of a toy anomaly; NaN otherwise.
+* ``snr_db`` (float64): mixing SNR in dB where the dataset states one (toy, MIMII,
+  anomaly_mini); NaN otherwise.
+
+Text columns hold ``pd.NA`` where a value does not apply.
+"""
+
+DTYPES: dict[str, str] = {
+    "path": "object", "dataset": "object", "label": "object", "split": "object",
+    "machine": "object", "machine_id": "object", "fold": "Int64", "source_id": "object",
+    "sample_rate": "int64", "duration": "float64", "channels": "int64", "fault": "object",
+    "severity": "float64", "snr_db": "float64",
+}
+"""The dtype of each column of :data:`COLUMNS`, as pandas names it."""
+
+_REQUIRED = ("path", "dataset", "label", "split", "sample_rate", "duration", "channels")
+
+
+class DatasetError(ValueError):
+    """A dataset folder or file does not have the expected layout or content (chapter 03)."""
+
+
+def tidy(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with exactly :data:`COLUMNS` and their dtypes, sorted by path.
+
+    Missing optional columns are added as NA; extra columns are dropped. Empty strings in
+    text columns become ``pd.NA``. The result has a fresh RangeIndex.
+
+    Raises:
+        ValueError: a non-empty ``frame`` lacks a column every table needs (path, dataset,
+            label, split or a header fact).
+    """
+    missing = [column for column in _REQUIRED if column not in frame.columns]
+    if missing and len(frame):
+        raise ValueError(f"a clip table needs the columns {missing}; got {list(frame.columns)}")
+    out = frame.reindex(columns=list(COLUMNS))
+    for column, dtype in DTYPES.items():
+        values = out[column]
+        if dtype == "object":
+            present = values.notna() & (values.astype(str) != "")
+            out[column] = values.astype(object).where(present, pd.NA)
+        elif dtype == "Int64":
+            out[column] = pd.to_numeric(values).astype("Int64")
+        else:
+            out[column] = pd.to_numeric(values).astype(dtype)
+    return out.sort_values("path", kind="stable").reset_index(drop=True)
+
+
+def add_headers(table: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of ``table`` with ``sample_rate``, ``duration`` and ``channels`` added.
+
+    The values are read from the header of each file in the ``path`` column (fast: no audio
+    is decoded).
+
+    Raises:
+        DatasetError: a file is missing, unreadable or holds no samples; the message names
+            the file. Nothing on disk is changed.
+    """
+    facts = []
+    for path in table["path"] if len(table) else []:
+        try:
+            info = audio.info(path)
+        except audio.AudioError as exc:
+            raise DatasetError(
+                f"Cannot read audio file {path}: {exc} Fix, convert or remove this file and "
+                "load again (nothing was changed on disk)."
+            ) from exc
+        if info.frames == 0:
+            raise DatasetError(f"Audio file {path} contains no samples. Remove or replace it "
+                               "and load again (nothing was changed on disk).")
+        facts.append((info.sample_rate, info.duration, info.channels))
+    sample_rate, duration, channels = zip(*facts, strict=True) if facts else ((), (), ())
+    return table.assign(sample_rate=np.array(sample_rate, dtype=np.int64),
+                        duration=np.array(duration, dtype=np.float64),
+                        channels=np.array(channels, dtype=np.int64))
+
+
+def anomaly_split(table: pd.DataFrame) -> pd.Series:
+    """Return ``"train"``/``"test"`` per row by the MIMII rule (used for toy and real machines).
+
+    Per ``machine`` and ``machine_id``: every anomaly goes to test, together with as many
+    normal clips, the last ones by file name (ties broken by path); the other normal clips are
+    for training. ``table`` needs the columns ``machine``, ``machine_id``, ``label`` and
+    ``path``; the result has the same index.
+    """
+    split = pd.Series("train", index=table.index, dtype=object)
+    for _, group in table.groupby(["machine", "machine_id"], sort=True):
+        anomalies = group.index[group["label"] == ANOMALY]
+        normals = group.loc[group["label"] == NORMAL, "path"]
+        ordered = sorted(normals.index, key=lambda i: (Path(normals[i]).name, normals[i]))
+        n_test = min(len(anomalies), len(ordered))
+        split.loc[anomalies] = "test"
+        split.loc[ordered[len(ordered) - n_test:]] = "test"
+    return split
