@@ -15,8 +15,9 @@ JB_STRICT := --warningiserror --nitpick --keep-going
 XDIST := -n 2
 # The published book always runs the chapters with their default parameters.
 BOOK_ENV := env -u COURSE_FAST
-# Test runs of the notebooks use the quick settings of each chapter.
-FAST_ENV := env COURSE_FAST=1
+# Test runs of the notebooks use the quick settings of each chapter and record their results
+# away from the book's Results page.
+FAST_ENV := env COURSE_FAST=1 COURSE_RESULTS=$(CURDIR)/_build/nbval/results
 # Print how long a stage took: $(call timed,label,command)
 timed = start=$$(date +%s); $(2); echo "[make] $(1) took $$(( $$(date +%s) - start )) s"
 

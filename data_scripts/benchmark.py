@@ -16,6 +16,7 @@ import argparse
 import os
 import platform
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,10 +39,15 @@ class Timing:
 
 
 def kernel_environment(*, fast: bool) -> dict[str, str]:
-    """Return the environment for the notebook kernel: ``COURSE_FAST=1`` only when ``fast``."""
+    """Return the environment for the notebook kernel: ``COURSE_FAST=1`` only when ``fast``.
+
+    Quick runs record their results in a temporary folder, so they never replace the
+    default-parameter numbers that the book's Results page shows.
+    """
     env = {key: value for key, value in os.environ.items() if key != "COURSE_FAST"}
     if fast:
         env["COURSE_FAST"] = "1"
+        env["COURSE_RESULTS"] = tempfile.mkdtemp(prefix="benchmark-fast-results-")
     return env
 
 

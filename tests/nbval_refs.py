@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -63,6 +64,7 @@ def record(notebook_path: Path) -> dict[str, list]:
     """Return ``{cell id: outputs}`` of the checked cells after executing ``notebook_path``."""
     notebook = nbformat.read(notebook_path, as_version=4)
     os.environ["COURSE_FAST"] = "1"
+    os.environ["COURSE_RESULTS"] = tempfile.mkdtemp(prefix="nbval-results-")  # not the book's
     NotebookClient(
         notebook, timeout=CELL_TIMEOUT, kernel_name="python3",
         resources={"metadata": {"path": str(notebook_path.parent)}},

@@ -133,6 +133,7 @@ def test_chapter_runs_on_a_real_layout(chapter: str, dataset: str, data_root: Pa
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COURSE_DATA", str(data_root))  # the kernel inherits os.environ
     monkeypatch.setenv("COURSE_FAST", "1")
+    monkeypatch.setenv("COURSE_RESULTS", str(tmp_path / "results"))  # not the book's table
     name = f"folder:{own_folder}" if dataset == "folder" else dataset
     executed = papermill.execute_notebook(
         str(NOTEBOOK_DIR / f"{chapter}.ipynb"), str(tmp_path / f"{chapter}.ipynb"),
