@@ -187,3 +187,67 @@ def test_score_spread_draws_one_row_per_evaluation():
     assert ax.get_xlabel() == "Accuracy"
     with pytest.raises(ValueError, match="mapping"):
         plots.score_spread({})
+
+
+# Anomaly-detection plots (chapters 04-05).
+Y_TEST = np.array([0, 0, 0, 0, 1, 1, 1])
+S_TEST = np.array([0.1, 0.4, 0.35, 0.8, 0.7, 0.9, 0.95])
+
+
+def _anomaly_plots() -> dict:
+    """Return name -> zero-argument call drawing each anomaly plot on small fixed data."""
+    rng = np.random.default_rng(0)
+    return {
+        "roc_curves": lambda ax=None: plots.roc_curves(
+            {"good": (Y_TEST, S_TEST), "chance": (Y_TEST, np.zeros(7))}, max_fpr=0.1, ax=ax),
+        "score_histogram": lambda ax=None: plots.score_histogram(
+            S_TEST, Y_TEST, threshold=0.5, ax=ax),
+        "threshold_sweep": lambda ax=None: plots.threshold_sweep(Y_TEST, S_TEST, ax=ax),
+        "confusion_matrix": lambda ax=None: plots.confusion_matrix(
+            Y_TEST, S_TEST >= 0.5, ax=ax),
+        "pca_scatter": lambda ax=None: plots.pca_scatter(
+            {"train": rng.normal(size=(20, 5)), "test": rng.normal(size=(6, 5)) + 2}, ax=ax),
+        "training_curves": lambda ax=None: plots.training_curves(
+            {"loss": [3.0, 2.0, 1.5, 1.2], "val_loss": [3.1, 2.2, 2.0, 2.1]}, ax=ax),
+    }
+
+
+@pytest.mark.parametrize("name", list(_anomaly_plots()))
+def test_anomaly_plots_label_axes_with_units_and_use_given_axes(name):
+    fig, ax = _anomaly_plots()[name]()
+    assert ax.figure is fig
+    for label in (ax.get_xlabel(), ax.get_ylabel()):  # a unit, or a count of clips
+        assert "(" in label or label == plots.CLIPS_LABEL, f"{name}: {label!r} has no unit"
+    fig2, (left, right) = plt.subplots(1, 2)
+    returned_fig, returned_ax = _anomaly_plots()[name](ax=right)
+    assert returned_fig is fig2 and returned_ax is right and not left.has_data()
+
+
+def test_roc_curves_legend_reports_auc_and_pauc():
+    _, ax = plots.roc_curves({"perfect": ([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9])}, max_fpr=0.1)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "perfect (AUC 1.000, pAUC 1.000)" in texts
+    with pytest.raises(ValueError, match="mapping"):
+        plots.roc_curves({})
+
+
+def test_threshold_sweep_counts_errors():
+    _, ax = plots.threshold_sweep(Y_TEST, S_TEST)
+    false_pos, false_neg = (line.get_ydata() for line in ax.get_lines()[:2])
+    # Below every score all 4 normal clips are flagged; above every score all 3 anomalies missed.
+    assert (false_pos[0], false_neg[0]) == (4, 0)
+    assert (false_pos[-1], false_neg[-1]) == (0, 3)
+
+
+def test_confusion_matrix_cells_are_counts():
+    _, ax = plots.confusion_matrix(Y_TEST, S_TEST >= 0.5)
+    assert ax.images[0].get_array().tolist() == [[3, 1], [0, 3]]  # tn fp / fn tp
+    with pytest.raises(ValueError, match="0 \\(normal\\) and 1"):
+        plots.confusion_matrix(["normal"], ["anomaly"])
+
+
+def test_score_histogram_counts_both_classes_and_pca_checks_dims():
+    _, ax = plots.score_histogram(S_TEST, Y_TEST)
+    assert sum(patch.get_height() for patch in ax.patches) == 7
+    with pytest.raises(ValueError, match="same number of dimensions"):
+        plots.pca_scatter({"a": np.ones((3, 2)), "b": np.ones((3, 4))})

@@ -14,6 +14,14 @@
 4. Icons: the theme's stylesheet already carries the Font Awesome web fonts, and the theme
    also loads ``fontawesome.js`` (1.5 MB, the same icons again as SVG) on every page. That
    script is removed from the written pages to keep each page well inside the 5 MB budget.
+5. Results: the ``{results-table}`` directive (used by ``book/results.md``) tables every
+   result the chapters recorded with ``course_lib.evaluate.record``: one table per chapter,
+   rows dataset x method, one column per metric, the recommended method starred. The
+   notebooks write their records while they execute, i.e. while Sphinx reads them, so the
+   directive only leaves a placeholder node; the tables are built from the JSON-lines files
+   in ``course_lib.evaluate.results_dir()`` (``$COURSE_RESULTS``, default
+   ``<repo>/_build/results``) at ``doctree-resolved``, after every page was read. Pages
+   with the directive are re-read on every build so the tables never go stale.
 """
 
 from __future__ import annotations
@@ -24,10 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from docutils import nodes
+from docutils.parsers.rst import directives
 from latex2mathml.converter import convert
 from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
 from sphinx.locale import _
 from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
 from sphinx.util.math import get_node_equation_number
 from sphinx.writers.html5 import HTML5Translator
 
@@ -103,10 +114,147 @@ def drop_fontawesome_script(app: Sphinx, exception: Exception | None) -> None:
             page.write_text(slimmer, encoding="utf8")
 
 
+class results_table(nodes.General, nodes.Element):  # noqa: N801 (docutils node naming)
+    """Placeholder left by ``{results-table}``; replaced by tables at ``doctree-resolved``."""
+
+
+class ResultsTableDirective(SphinxDirective):
+    """``{results-table}``: the recorded results, one table per chapter (option ``:chapter:``)."""
+
+    option_spec = {"chapter": directives.unchanged}
+
+    def run(self) -> list[nodes.Node]:
+        """Return the placeholder node and remember that this page shows recorded results."""
+        if not hasattr(self.env, "course_results_docs"):
+            self.env.course_results_docs = set()
+        self.env.course_results_docs.add(self.env.docname)
+        node = results_table(chapter=self.options.get("chapter"))
+        self.set_source_info(node)
+        return [node]
+
+
+#: Metric columns shown first, in this order; other metrics follow in recorded order.
+METRIC_ORDER = ("auc", "pauc")
+METRIC_HEADERS = {"auc": "AUC", "pauc": "pAUC (FPR ≤ 0.1)"}
+
+
+def _cell(*children: nodes.Node | str) -> nodes.entry:
+    """Return a table cell holding one paragraph with ``children`` (strings become text)."""
+    paragraph = nodes.paragraph()
+    paragraph.extend(nodes.Text(c) if isinstance(c, str) else c for c in children)
+    return nodes.entry("", paragraph)
+
+
+def _table(header: list[str], rows: list[list[nodes.entry]]) -> nodes.table:
+    """Return a docutils table with a header row and body ``rows`` of cells."""
+    tgroup = nodes.tgroup(cols=len(header))
+    tgroup.extend(nodes.colspec(colwidth=1) for _ in header)
+    tgroup += nodes.thead("", nodes.row("", *(_cell(text) for text in header)))
+    tgroup += nodes.tbody("", *(nodes.row("", *cells) for cells in rows))
+    return nodes.table("", tgroup, classes=["results-table"])
+
+
+def _format(value: Any, *, metric: bool = True) -> str:
+    """Return a table text: metrics with 3 decimals, whole-number keys as ints, missing as –."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    if isinstance(value, float) and (metric or not value.is_integer()):
+        return f"{value:.3f}"
+    return str(int(value)) if isinstance(value, float) else str(value)
+
+
+def _chapter_table(records: Any) -> nodes.table:
+    """Return the table of one chapter: rows dataset x method (x extra keys), metric columns."""
+    from course_lib import evaluate
+
+    extras = [c for c in records.columns if c not in evaluate.RECORD_KEYS
+              and records[c].notna().any()]
+    found = list(dict.fromkeys(records["metric"]))
+    metrics = [m for m in METRIC_ORDER if m in found] + [m for m in found if m not in METRIC_ORDER]
+    keys = ["dataset", "method", *extras]
+    rows = []
+    for key, group in records.groupby(keys, sort=False, dropna=False):
+        values = dict(zip(group["metric"], group["value"], strict=True))
+        method = [str(key[1])]
+        if group["recommended"].astype(bool).any():
+            method += [" ", nodes.strong("", "★ recommended")]
+        rows.append([_cell(str(key[0])), _cell(*method)]
+                    + [_cell(_format(value, metric=False)) for value in key[2:]]
+                    + [_cell(_format(values.get(metric))) for metric in metrics])
+    header = ["Dataset", "Method", *extras, *(METRIC_HEADERS.get(m, m) for m in metrics)]
+    return _table(header, rows)
+
+
+def _chapter_heading(app: Sphinx, docname: str, chapter: str) -> nodes.rubric:
+    """Return a heading ``Chapter NN: title`` linking to the chapter page when it is found."""
+    target = next((d for d in sorted(app.env.found_docs)
+                   if Path(d).name.startswith(f"{chapter}_")), None)
+    if target is None:
+        return nodes.rubric("", f"Chapter {chapter}")
+    title = app.env.titles[target].astext() if target in app.env.titles else target
+    title = title.removeprefix(f"{chapter} ")  # chapter pages are titled "04 Outlier ..."
+    uri = app.builder.get_relative_uri(docname, target)
+    link = nodes.reference("", f"Chapter {chapter}: {title}", refuri=uri, internal=True)
+    return nodes.rubric("", "", link)
+
+
+def _results_nodes(app: Sphinx, docname: str, node: results_table) -> list[nodes.Node]:
+    """Return the heading + table per recorded chapter, or a note when nothing is recorded."""
+    from course_lib import evaluate
+
+    empty = "No results have been recorded yet: they appear here once the chapters ran."
+    try:
+        records = evaluate.read_records()
+    except ValueError as error:  # a damaged records file: say which one and how to fix it
+        logger.warning("cannot read the recorded results: %s", error, location=node)
+        return [nodes.paragraph("", empty, classes=["results-empty"])]
+    if node.get("chapter"):
+        records = records[records["chapter"] == node["chapter"]]
+    if records.empty:
+        return [nodes.paragraph("", empty, classes=["results-empty"])]
+    found = []
+    for chapter, group in records.groupby("chapter", sort=True):
+        found += [_chapter_heading(app, docname, str(chapter)), _chapter_table(group)]
+    return found
+
+
+def fill_results_tables(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Replace every results placeholder of the page being written by the recorded tables."""
+    for node in list(doctree.findall(results_table)):
+        node.replace_self(_results_nodes(app, docname, node))
+
+
+def reread_results_pages(
+    app: Sphinx, env: BuildEnvironment, added: set, changed: set, removed: set
+) -> list[str]:
+    """Return the pages with a results table: they are re-read (and rewritten) every build."""
+    return sorted(getattr(env, "course_results_docs", set()) - set(removed))
+
+
+def forget_results_page(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    """Forget that ``docname`` shows results (it is about to be re-read or was removed)."""
+    getattr(env, "course_results_docs", set()).discard(docname)
+
+
+def merge_results_pages(
+    app: Sphinx, env: BuildEnvironment, docnames: set, other: BuildEnvironment
+) -> None:
+    """Merge the results pages found by a parallel reader into the main environment."""
+    if not hasattr(env, "course_results_docs"):
+        env.course_results_docs = set()
+    env.course_results_docs |= getattr(other, "course_results_docs", set()) & set(docnames)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
-    """Return the extension metadata after registering the MathML renderer and widget hook."""
+    """Return the extension metadata after registering the math, widget and results hooks."""
     app.add_html_math_renderer("mathml", (visit_math, None), (visit_displaymath, None))
     app.connect("doctree-read", drop_widget_state)
     app.connect("html-page-context", drop_thebe_assets, priority=900)
     app.connect("build-finished", drop_fontawesome_script)
+    app.add_node(results_table)
+    app.add_directive("results-table", ResultsTableDirective)
+    app.connect("doctree-resolved", fill_results_tables)
+    app.connect("env-get-outdated", reread_results_pages)
+    app.connect("env-purge-doc", forget_results_page)
+    app.connect("env-merge-info", merge_results_pages)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

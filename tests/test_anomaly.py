@@ -1,0 +1,149 @@
+"""Tests for course_lib.anomaly: outliers score higher, ill-posed fits raise, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course_lib import anomaly, evaluate
+
+DIM = 4
+
+
+@pytest.fixture(scope="module")
+def gaussian() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (train, inliers, outliers): correlated Gaussian vectors and far-away points."""
+    rng = np.random.default_rng(0)
+    mixing = rng.normal(size=(DIM, DIM))
+    train = rng.normal(size=(200, DIM)) @ mixing
+    inliers = rng.normal(size=(20, DIM)) @ mixing
+    outliers = inliers + 6.0 * np.abs(mixing).sum(axis=0)
+    return train, inliers, outliers
+
+
+CLIP_SCORERS = [
+    lambda: anomaly.GaussianMixtureScorer(),
+    lambda: anomaly.GaussianMixtureScorer(covariance_type="diag", pca_components=3),
+    lambda: anomaly.MahalanobisScorer(),
+    lambda: anomaly.MahalanobisScorer(shrinkage=None),
+    lambda: anomaly.KNNScorer(k=5),
+]
+
+
+@pytest.mark.parametrize("make", CLIP_SCORERS, ids=["gmm", "gmm-diag-pca", "lw", "emp", "knn"])
+def test_outliers_score_higher(gaussian, make):
+    train, inliers, outliers = gaussian
+    scorer = make().fit(train)
+    normal, abnormal = scorer.score(inliers), scorer.score(outliers)
+    assert normal.shape == (20,) and np.isfinite(normal).all()
+    assert abnormal.min() > normal.max()
+
+
+def test_list_of_vectors_equals_matrix(gaussian):
+    train, inliers, _ = gaussian
+    from_matrix = anomaly.KNNScorer().fit(train).score(inliers)
+    from_list = anomaly.KNNScorer().fit(list(train)).score(list(inliers))
+    assert np.array_equal(from_matrix, from_list)
+
+
+def test_gmm_score_is_negative_log_likelihood(gaussian):
+    train, inliers, _ = gaussian
+    scorer = anomaly.GaussianMixtureScorer(n_components=1, standardise=False).fit(train)
+    mean, cov = train.mean(axis=0), np.cov(train, rowvar=False, bias=True)
+    diff = inliers - mean
+    mahal = np.einsum("ij,jk,ik->i", diff, np.linalg.inv(cov), diff)
+    nll = 0.5 * (mahal + np.linalg.slogdet(cov)[1] + DIM * np.log(2 * np.pi))
+    assert np.allclose(scorer.score(inliers), nll, rtol=1e-4)
+
+
+def test_gmm_same_seed_gives_identical_scores(gaussian):
+    train, inliers, _ = gaussian
+    first = anomaly.GaussianMixtureScorer(n_components=3, seed=7).fit(train).score(inliers)
+    again = anomaly.GaussianMixtureScorer(n_components=3, seed=7).fit(train).score(inliers)
+    assert np.array_equal(first, again)
+
+
+def test_full_gmm_with_more_dims_than_clips_raises_with_advice():
+    train = np.random.default_rng(1).normal(size=(20, 128))
+    with pytest.raises(anomaly.IllPosedFitError, match="covariance_type='diag'.*reg_covar.*pca"):
+        anomaly.GaussianMixtureScorer().fit(train)
+    # Each of the three suggested fixes gives finite scores.
+    for fixed in (
+        anomaly.GaussianMixtureScorer(covariance_type="diag"),
+        anomaly.GaussianMixtureScorer(reg_covar=0.1),
+        anomaly.GaussianMixtureScorer(pca_components=5),
+    ):
+        assert np.isfinite(fixed.fit(train).score(train)).all()
+
+
+def test_other_ill_posed_fits_raise():
+    train = np.random.default_rng(2).normal(size=(10, 20))
+    with pytest.raises(anomaly.IllPosedFitError, match="shrinkage='ledoit_wolf'"):
+        anomaly.MahalanobisScorer(shrinkage=None).fit(train)
+    with pytest.raises(anomaly.IllPosedFitError, match="lower k"):
+        anomaly.KNNScorer(k=11).fit(train)
+    with pytest.raises(anomaly.IllPosedFitError, match="choose 1..10"):
+        anomaly.GaussianMixtureScorer(pca_components=15).fit(train)
+    with pytest.raises(anomaly.IllPosedFitError, match="lower n_components"):
+        anomaly.GaussianMixtureScorer(n_components=3).fit(train[:2])
+    assert np.isfinite(anomaly.MahalanobisScorer().fit(train).score(train)).all()
+
+
+def test_bad_items_raise_clear_errors(gaussian):
+    train, inliers, _ = gaussian
+    with pytest.raises(ValueError, match="FrameScorer"):
+        anomaly.KNNScorer().fit([np.zeros((5, DIM))] * 6)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        anomaly.KNNScorer().score(inliers)
+    scorer = anomaly.MahalanobisScorer().fit(train)
+    with pytest.raises(ValueError, match="fitted on 4"):
+        scorer.score(inliers[:, :2])
+    with pytest.raises(ValueError, match="NaN"):
+        scorer.score(np.full((2, DIM), np.nan))
+    with pytest.raises(ValueError, match="covariance_type"):
+        anomaly.GaussianMixtureScorer(covariance_type="ful")
+
+
+def _clips(rng: np.random.Generator, n_clips: int, n_frames: int) -> list[np.ndarray]:
+    """Return ``n_clips`` matrices of standard-normal frames."""
+    return [rng.normal(size=(n_frames, DIM)) for _ in range(n_clips)]
+
+
+def test_frame_scorer_aggregates_frame_scores():
+    rng = np.random.default_rng(3)
+    train = _clips(rng, 10, 50)
+    base = anomaly.MahalanobisScorer()
+    test = [rng.normal(size=(30, DIM)), rng.normal(size=(20, DIM))]
+    frames = anomaly.FrameScorer(base).fit(train).score_frames(test)
+    assert [f.shape for f in frames] == [(30,), (20,)]
+    for aggregate, reduce in [
+        ("mean", np.mean), ("max", np.max), ("median", np.median),
+        ("p90", lambda s: np.percentile(s, 90)), (np.min, np.min),
+    ]:
+        scores = anomaly.FrameScorer(base, aggregate).score(test)
+        assert np.allclose(scores, [reduce(f) for f in frames])
+    # The base scorer was fitted on all training frames stacked: same as fitting it directly.
+    direct = anomaly.MahalanobisScorer().fit(np.vstack(train)).score(test[0])
+    assert np.allclose(frames[0], direct)
+
+
+def test_frame_max_finds_a_short_click_that_the_mean_dilutes():
+    rng = np.random.default_rng(4)
+    train, normal, clicked = _clips(rng, 20, 100), _clips(rng, 20, 100), _clips(rng, 20, 100)
+    for clip in clicked:
+        clip[50] += 3.0  # one loud frame in 100
+    y_true = [0] * 20 + [1] * 20
+    base = anomaly.GaussianMixtureScorer(n_components=1)
+    aucs = {}
+    for aggregate in ("max", "mean"):
+        scorer = anomaly.FrameScorer(base, aggregate).fit(train)
+        aucs[aggregate] = evaluate.auc(y_true, np.r_[scorer.score(normal), scorer.score(clicked)])
+    assert aucs["max"] == 1.0
+    assert aucs["mean"] < 0.9
+
+
+def test_frame_scorer_rejects_vectors_and_bad_aggregates():
+    with pytest.raises(ValueError, match="n_frames, dim"):
+        anomaly.FrameScorer(anomaly.KNNScorer()).fit([np.zeros(DIM)] * 6)
+    with pytest.raises(ValueError, match="aggregate"):
+        anomaly.FrameScorer(anomaly.KNNScorer(), "top3")
