@@ -3,7 +3,8 @@
 Each module serves one concern and names the chapter that introduces it:
 ``audio`` (01), ``features`` (02), ``synth`` and ``datasets`` (03; ``datasets.load`` is the
 one entry point, backed by ``clip_table``, ``toy_datasets`` and ``real_datasets``),
-``plots``, ``widgets`` and ``notebook`` (all chapters).
+``anomaly`` and ``evaluate`` (04), ``models`` (05), ``plots``, ``widgets`` and ``notebook``
+(all chapters).
 Import the modules you need, e.g. ``from course_lib import audio, features``.
 """
 

@@ -1,0 +1,205 @@
+"""Small Keras 3 autoencoders and a quiet training helper (introduced in chapter 05).
+
+Import this module after ``notebook.setup(deep_learning=True)`` so that TensorFlow is seeded,
+deterministic and limited to a few threads before the first model is built.
+
+* :func:`dense_autoencoder`: fully connected autoencoder on stacked log-mel frames (the
+  cloud-blog tutorial's 64-64-8-64-64 network and the DCASE 2020 Task 2 baseline).
+* :func:`conv_autoencoder`: small convolutional autoencoder on whole, min-max-scaled log-mel
+  spectrograms (the university course notebook's second approach).
+* :func:`fit`: Adam + mean squared error, silent, optional early stopping.
+* :func:`reconstruction_errors`: mean squared error per input example.
+* :func:`clip_errors`: those errors for many clips at once, one array per clip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from course_lib.notebook import configure_deep_learning
+
+__all__ = [
+    "clip_errors", "conv_autoencoder", "dense_autoencoder", "fit", "reconstruction_errors"
+]
+
+
+def _keras():
+    """Return the ``keras`` module (TensorFlow backend, quiet logs), imported on first use."""
+    import importlib
+    import sys
+
+    if "keras" not in sys.modules:
+        # Keras was never imported: configure TensorFlow once (seed 0) so logs stay quiet.
+        configure_deep_learning(0)
+    return importlib.import_module("keras")
+
+
+def _positive(value: int, name: str) -> int:
+    """Return ``value`` as int after checking it is a positive whole number."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name}={value!r} is invalid; pass a positive whole number.")
+    return int(value)
+
+
+def dense_autoencoder(
+    input_dim: int,
+    *,
+    hidden: Sequence[int] = (64, 64),
+    bottleneck: int = 8,
+    batch_norm: bool = False,
+):
+    """Return an uncompiled dense autoencoder ``input -> hidden -> bottleneck -> hidden -> input``.
+
+    Introduced in chapter 05. Every hidden layer (and the bottleneck) is Dense + ReLU, with
+    batch normalisation before the ReLU when ``batch_norm`` is True; the output layer is
+    linear, so the network can reproduce standardised or raw dB inputs.
+
+    * cloud-blog reference system B: ``dense_autoencoder(320)`` (64 mels x 5 frames,
+      64-64-8-64-64);
+    * DCASE 2020 Task 2 baseline: ``dense_autoencoder(640, hidden=(128,) * 4, bottleneck=8,
+      batch_norm=True)`` (128 mels x 5 frames).
+
+    Args:
+        input_dim: length of one input vector (n_mels * n_frames for stacked frames).
+        hidden: widths of the encoder's hidden layers; the decoder mirrors them.
+        bottleneck: width of the code layer in the middle.
+        batch_norm: add BatchNormalization after each hidden Dense layer.
+    """
+    keras = _keras()
+    input_dim = _positive(input_dim, "input_dim")
+    widths = [_positive(w, "hidden width") for w in hidden]
+    code = _positive(bottleneck, "bottleneck")
+    inputs = keras.Input(shape=(input_dim,), name="frames")
+    x = inputs
+    for width in [*widths, code, *reversed(widths)]:
+        x = keras.layers.Dense(width)(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.Activation("relu")(x)
+    outputs = keras.layers.Dense(input_dim, name="reconstruction")(x)
+    name = "dense_ae_" + "-".join(str(w) for w in [*widths, code, *reversed(widths)])
+    return keras.Model(inputs, outputs, name=name)
+
+
+def conv_autoencoder(input_shape: tuple[int, int] | tuple[int, int, int]):
+    """Return an uncompiled convolutional autoencoder for min-max-scaled spectrograms.
+
+    Introduced in chapter 05 (the university course notebook's second approach): Conv2D 8 ->
+    MaxPool 2x2 -> Conv2D 16 -> Conv2D 8 -> UpSampling 2x2 -> Conv2D 1 with a sigmoid, so
+    the inputs must lie in [0, 1] (scale with the training data's minimum and maximum).
+
+    Args:
+        input_shape: ``(n_mels, n_frames)`` or ``(n_mels, n_frames, 1)``; both sides must be
+            even so that pooling and upsampling give back the input shape (crop the frames).
+    """
+    keras = _keras()
+    shape = tuple(int(s) for s in input_shape)
+    if len(shape) == 2:
+        shape = (*shape, 1)
+    if len(shape) != 3 or shape[2] != 1 or min(shape) < 1:
+        raise ValueError(
+            f"input_shape={input_shape!r} is invalid; pass (n_mels, n_frames) or "
+            "(n_mels, n_frames, 1)."
+        )
+    if shape[0] % 2 or shape[1] % 2:
+        raise ValueError(
+            f"input_shape={input_shape!r} has an odd side; crop the spectrogram to an even "
+            "number of bands and frames so 2x2 pooling and upsampling restore its shape."
+        )
+    conv = keras.layers.Conv2D
+    inputs = keras.Input(shape=shape, name="spectrogram")
+    x = conv(8, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.MaxPooling2D(2)(x)
+    x = conv(16, 3, padding="same", activation="relu")(x)
+    x = conv(8, 3, padding="same", activation="relu")(x)
+    x = keras.layers.UpSampling2D(2)(x)
+    outputs = conv(1, 3, padding="same", activation="sigmoid", name="reconstruction")(x)
+    return keras.Model(inputs, outputs, name="conv_ae_8-16-8")
+
+
+def fit(
+    model,
+    x: np.ndarray,
+    *,
+    validation_data: np.ndarray | None = None,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float = 1e-3,
+    patience: int | None = None,
+    min_delta: float = 0.0,
+    seed: int,
+):
+    """Return the ``keras.callbacks.History`` of training ``model`` to reconstruct ``x``.
+
+    Introduced in chapter 05. Compiles with Adam(``learning_rate``) and mean squared error and
+    trains silently (``verbose=0``) on shuffled batches. ``validation_data`` holds NORMAL
+    examples only (e.g. clips split off the training set); with ``patience`` training stops
+    when their loss has not improved for ``patience`` epochs and the weights of the best epoch
+    are restored. Calling ``fit`` twice with the same seed on a freshly built model (after
+    ``notebook.setup(deep_learning=True)``) gives the same weights.
+
+    Args:
+        model: an uncompiled (or compiled) Keras model whose output has the input's shape.
+        x: training inputs (normal examples only).
+        validation_data: normal validation inputs, or None.
+        epochs: maximum number of passes over ``x``.
+        batch_size: examples per gradient step.
+        learning_rate: Adam's step size.
+        patience: epochs without validation improvement before stopping; needs
+            ``validation_data``. None trains for all ``epochs``.
+        min_delta: the smallest drop of the validation loss that counts as an improvement
+            (in the loss's units), so that a long, flat tail of tiny gains also stops.
+        seed: seeds Keras (weight initialisation already happened when the model was built:
+            build it after ``keras.utils.set_random_seed`` for reproducible starts).
+    """
+    keras = _keras()
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim < 2 or len(x) == 0:
+        raise ValueError(f"x has shape {x.shape}; pass a non-empty batch (n_examples, ...).")
+    if patience is not None and validation_data is None:
+        raise ValueError("patience needs validation_data: pass normal validation examples.")
+    callbacks = []
+    if patience is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=_positive(patience, "patience"),
+            min_delta=float(min_delta), restore_best_weights=True))
+    keras.utils.set_random_seed(seed)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
+    validation = None
+    if validation_data is not None:
+        v = np.asarray(validation_data, dtype=np.float32)
+        validation = (v, v)
+    return model.fit(x, x, validation_data=validation, epochs=_positive(epochs, "epochs"),
+                     batch_size=_positive(batch_size, "batch_size"), shuffle=True,
+                     callbacks=callbacks, verbose=0)
+
+
+def reconstruction_errors(model, x: np.ndarray, *, batch_size: int = 1024) -> np.ndarray:
+    """Return the mean squared reconstruction error of each example, shape ``(n_examples,)``.
+
+    Introduced in chapter 05: the anomaly score of one context vector (dense model) or one
+    spectrogram (convolutional model); average them per clip for a clip score.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim < 2 or len(x) == 0:
+        raise ValueError(f"x has shape {x.shape}; pass a non-empty batch (n_examples, ...).")
+    reconstruction = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    squared = (reconstruction.reshape(x.shape) - x) ** 2
+    return squared.reshape(len(x), -1).mean(axis=1)
+
+
+def clip_errors(model, items: Sequence[np.ndarray], *, batch_size: int = 4096) -> list[np.ndarray]:
+    """Return one array of per-example reconstruction errors per clip (chapter 05).
+
+    ``items`` holds one array per clip (e.g. its context vectors, ``(n_vectors, dims)``). All
+    clips are reconstructed in one :func:`reconstruction_errors` call (much faster than one
+    call per clip) and the errors are split back per clip, ready for aggregation (mean, max,
+    a percentile) into one clip score.
+    """
+    if len(items) == 0:
+        raise ValueError("items is empty; pass one array of examples per clip.")
+    arrays = [np.asarray(item, dtype=np.float32) for item in items]
+    errors = reconstruction_errors(model, np.concatenate(arrays), batch_size=batch_size)
+    return np.split(errors, np.cumsum([len(a) for a in arrays])[:-1])

@@ -1,0 +1,103 @@
+"""Tests for course_lib.models: shapes, bad input, determinism and early stopping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course_lib import notebook
+
+notebook.setup(seed=0, deep_learning=True)
+
+import keras  # noqa: E402
+
+from course_lib import models  # noqa: E402
+
+
+def _data(n: int = 64, dim: int = 20, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+
+
+def test_dense_autoencoder_shapes_and_layers() -> None:
+    model = models.dense_autoencoder(320)
+    assert model.input_shape == (None, 320) and model.output_shape == (None, 320)
+    widths = [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    assert widths == [64, 64, 8, 64, 64, 320]
+    assert model.layers[-1].activation.__name__ == "linear"
+    dcase = models.dense_autoencoder(640, hidden=(128,) * 4, batch_norm=True)
+    norms = [layer for layer in dcase.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 9 and dcase.output_shape == (None, 640)
+
+
+def test_conv_autoencoder_shape_and_sigmoid_output() -> None:
+    model = models.conv_autoencoder((16, 12))
+    assert model.output_shape == (None, 16, 12, 1)
+    out = model.predict(np.random.default_rng(0).random((2, 16, 12, 1)), verbose=0)
+    assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+@pytest.mark.parametrize("shape", [(15, 12), (16, 12, 3), (16,)])
+def test_conv_autoencoder_rejects_bad_shapes(shape) -> None:
+    with pytest.raises(ValueError, match="input_shape"):
+        models.conv_autoencoder(shape)
+
+
+def test_bad_arguments_raise_clear_errors() -> None:
+    with pytest.raises(ValueError, match="bottleneck"):
+        models.dense_autoencoder(10, bottleneck=0)
+    with pytest.raises(ValueError, match="validation_data"):
+        models.fit(models.dense_autoencoder(20), _data(), epochs=1, batch_size=8, patience=2,
+                   seed=0)
+    with pytest.raises(ValueError, match="non-empty"):
+        models.reconstruction_errors(models.dense_autoencoder(20), np.zeros((0, 20)))
+
+
+def _trained_weights(seed: int) -> list[np.ndarray]:
+    keras.utils.set_random_seed(seed)
+    model = models.dense_autoencoder(20, hidden=(16,), bottleneck=4)
+    models.fit(model, _data(), epochs=3, batch_size=16, seed=seed)
+    return model.get_weights()
+
+
+def test_fit_is_deterministic_for_a_seed() -> None:
+    first, second, other = _trained_weights(1), _trained_weights(1), _trained_weights(2)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+def test_training_lowers_reconstruction_error_and_errors_have_one_value_per_example() -> None:
+    x = _data(256)
+    keras.utils.set_random_seed(0)
+    model = models.dense_autoencoder(20, hidden=(32,), bottleneck=16)
+    before = models.reconstruction_errors(model, x)
+    history = models.fit(model, x, epochs=20, batch_size=32, learning_rate=1e-2, seed=0)
+    after = models.reconstruction_errors(model, x)
+    assert before.shape == after.shape == (256,)
+    assert after.mean() < 0.8 * before.mean()
+    assert len(history.history["loss"]) == 20
+    np.testing.assert_allclose(after.mean(), history.history["loss"][-1], rtol=0.3)
+
+
+def test_clip_errors_split_per_clip() -> None:
+    model = models.dense_autoencoder(20)
+    clips = [_data(5, seed=1), _data(3, seed=2)]
+    errors = models.clip_errors(model, clips)
+    assert [len(e) for e in errors] == [5, 3]
+    np.testing.assert_allclose(errors[1], models.reconstruction_errors(model, clips[1]),
+                               rtol=1e-5)
+
+
+def test_early_stopping_restores_the_best_weights() -> None:
+    # Train on noise and validate on other noise with a large learning rate: the validation
+    # loss soon stops improving, so training halts early and the best epoch's weights return.
+    x, v = _data(128, seed=3), _data(64, seed=4)
+    keras.utils.set_random_seed(0)
+    model = models.dense_autoencoder(20, hidden=(64,), bottleneck=32)
+    history = models.fit(model, x, validation_data=v, epochs=60, batch_size=16,
+                         learning_rate=3e-2, patience=2, seed=0)
+    val_loss = history.history["val_loss"]
+    assert len(val_loss) < 60, "early stopping never triggered"
+    best = min(val_loss)
+    assert val_loss[-1] > best  # the last epoch was worse than the best one ...
+    restored = models.reconstruction_errors(model, v).mean()
+    np.testing.assert_allclose(restored, best, rtol=1e-3)  # ... but its weights came back
