@@ -398,3 +398,26 @@ class FrameScorer:
     def score(self, items: Sequence[np.ndarray]) -> np.ndarray:
         """Return one aggregated score per clip (higher = more anomalous)."""
         return np.array([float(self._aggregate(s)) for s in self.score_frames(items)])
+
+
+def clip_scores(
+    frame_scores: Sequence[np.ndarray],
+    aggregates: Sequence[str | Callable[[np.ndarray], float]] = ("mean", "max", "p90"),
+) -> dict[str, np.ndarray]:
+    """Return ``{aggregate: one score per clip}`` from each clip's frame scores; chapter 05.
+
+    ``frame_scores`` holds one 1-D array per clip (e.g. the reconstruction errors of its
+    context vectors); each aggregate is a name accepted by :func:`aggregator`. A callable
+    aggregate is keyed by its ``__name__``.
+    """
+    if len(frame_scores) == 0:
+        raise ValueError("frame_scores is empty; pass one array of frame scores per clip.")
+    empty = [i for i, scores in enumerate(frame_scores) if np.size(scores) == 0]
+    if empty:
+        raise ValueError(f"clips {empty[:5]} have no frame scores; every clip needs at least one.")
+    result = {}
+    for aggregate in aggregates:
+        summarise = aggregator(aggregate)
+        name = aggregate if isinstance(aggregate, str) else aggregate.__name__
+        result[name] = np.array([float(summarise(np.asarray(s))) for s in frame_scores])
+    return result

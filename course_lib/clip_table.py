@@ -4,7 +4,8 @@ Toy datasets (:mod:`course_lib.toy_datasets`), real datasets and your own folder
 (:mod:`course_lib.real_datasets`) all describe a dataset as one :class:`pandas.DataFrame`
 with one row per audio file and exactly the columns of :data:`COLUMNS`. This module holds
 what they share: the columns and their dtypes (:func:`tidy`), reading the file headers
-(:func:`add_headers`) and the MIMII train/test split rule (:func:`anomaly_split`).
+(:func:`add_headers`), the MIMII train/test split rule (:func:`anomaly_split`) and the
+validation clips a neural network sets aside (:func:`training_parts`).
 """
 
 from __future__ import annotations
@@ -133,3 +134,41 @@ def anomaly_split(table: pd.DataFrame) -> pd.Series:
         split.loc[anomalies] = "test"
         split.loc[ordered[len(ordered) - n_test:]] = "test"
     return split
+
+
+def training_parts(table: pd.DataFrame, *, validation_fraction: float = 0.2) -> pd.DataFrame:
+    """Return a copy of ``table`` with an ``anomaly`` (0/1) and a ``part`` column; chapter 05.
+
+    ``part`` is the clip's ``split`` (``"train"`` or ``"test"``), except that the last
+    ``validation_fraction`` of every machine ID's training clips (at least one per ID, in table
+    order) becomes ``"validation"``: normal clips that a model never trains on, for early
+    stopping and thresholds. Clips without a machine ID form one group. Training clips that
+    are not normal (own recordings may keep faulty clips in ``train/``) become ``"unused"``:
+    a detector learns from normal clips only, and they are no test clips either.
+
+    Raises:
+        ValueError: ``validation_fraction`` outside (0, 1).
+        DatasetError: a machine ID has fewer than two normal training clips (nothing would be
+            left to train on after the validation clip is set aside).
+    """
+    if not 0.0 < validation_fraction < 1.0:
+        raise ValueError(
+            f"validation_fraction={validation_fraction!r} must lie between 0 and 1 "
+            "(e.g. 0.2 keeps a fifth of every machine ID's training clips for validation)."
+        )
+    parts = table.assign(anomaly=(table["label"] != NORMAL).astype(int), part=table["split"])
+    parts.loc[(parts["split"] == "train") & (parts["anomaly"] == 1), "part"] = "unused"
+    train_rows = parts[parts["part"] == "train"]
+    by_id = train_rows.groupby("machine_id", dropna=False)
+    sizes = by_id["path"].transform("size")
+    too_small = sorted(train_rows.loc[sizes < 2, "machine_id"].astype(str).unique())
+    if too_small:
+        raise DatasetError(
+            f"machine IDs {too_small} have fewer than two normal training clips, so none would "
+            "be left to train on after setting validation clips aside; add normal training "
+            "clips or drop these IDs from the table."
+        )
+    n_validation = np.maximum(1, np.floor(sizes * validation_fraction)).astype(int)
+    last = by_id.cumcount(ascending=False) < n_validation
+    parts.loc[train_rows.index[last], "part"] = "validation"
+    return parts

@@ -4,7 +4,7 @@ Committed notebooks carry no outputs (a test enforces it), so nbval would have n
 compare a checked cell with. The expected outputs of the checked cells live instead in
 ``tests/nbval_reference/<notebook stem>.json`` (cell id -> list of outputs). Two commands:
 
-    python tests/nbval_refs.py update        # execute every notebook, record checked outputs
+    python tests/nbval_refs.py update [NAME ...]  # execute notebooks, record checked outputs
     python tests/nbval_refs.py prepare DIR   # copies of the notebooks with those outputs, for nbval
 
 ``make test`` runs ``prepare`` and then ``pytest --nbval-lax`` on the copies, so every checked
@@ -114,10 +114,20 @@ def prepare(out_dir: Path) -> list[Path]:
     return written
 
 
-def update() -> None:
-    """Return None after re-recording the reference outputs of every notebook."""
+def update(names: list[str] | None = None) -> None:
+    """Return None after re-recording the reference outputs of the notebooks.
+
+    ``names`` are notebook stems such as ``"05_autoencoders"``; none means every notebook.
+    """
+    paths = notebook_paths()
+    if names:
+        unknown = sorted(set(names) - {path.stem for path in paths})
+        if unknown:
+            raise SystemExit(f"no notebooks named {unknown}; choose from "
+                             f"{[path.stem for path in paths]}")
+        paths = [path for path in paths if path.stem in names]
     REFERENCE_DIR.mkdir(exist_ok=True)
-    for path in notebook_paths():
+    for path in paths:
         outputs = record(path)
         reference_path(path).write_text(json.dumps(outputs, indent=1, sort_keys=True) + "\n",
                                         encoding="utf-8")
@@ -128,12 +138,14 @@ def main(argv: list[str] | None = None) -> None:
     """Parse the command line and run ``update`` or ``prepare``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("update", help="execute the notebooks and record checked outputs")
+    update_parser = commands.add_parser("update",
+                                        help="execute the notebooks and record checked outputs")
+    update_parser.add_argument("names", nargs="*", help="notebook stems (default: all)")
     prepare_parser = commands.add_parser("prepare", help="write notebooks with reference outputs")
     prepare_parser.add_argument("out_dir", type=Path)
     args = parser.parse_args(argv)
     if args.command == "update":
-        update()
+        update(args.names)
     else:
         for path in prepare(args.out_dir):
             print(path)

@@ -147,3 +147,20 @@ def test_frame_scorer_rejects_vectors_and_bad_aggregates():
         anomaly.FrameScorer(anomaly.KNNScorer()).fit([np.zeros(DIM)] * 6)
     with pytest.raises(ValueError, match="aggregate"):
         anomaly.FrameScorer(anomaly.KNNScorer(), "top3")
+
+
+def test_clip_scores_aggregates_each_clip():
+    frames = [np.array([1.0, 2.0, 3.0, 10.0]), np.arange(11.0)]
+    scores = anomaly.clip_scores(frames, ("mean", "max", "p90", np.median))
+    assert list(scores) == ["mean", "max", "p90", "median"]
+    np.testing.assert_allclose(scores["mean"], [4.0, 5.0])
+    np.testing.assert_allclose(scores["max"], [10.0, 10.0])
+    np.testing.assert_allclose(scores["p90"], [np.percentile(frames[0], 90), 9.0])
+    np.testing.assert_allclose(scores["median"], [2.5, 5.0])
+
+
+@pytest.mark.parametrize(("frames", "message"), [([], "frame_scores is empty"),
+                                                 ([np.ones(3), np.array([])], "clips \\[1\\]")])
+def test_clip_scores_rejects_missing_frames(frames, message):
+    with pytest.raises(ValueError, match=message):
+        anomaly.clip_scores(frames)

@@ -290,3 +290,49 @@ def test_anomaly_split_is_the_mimii_rule() -> None:
     assert split.tolist() == ["test", "train", "test", "train", "test", "test",
                               "test", "test", "test", "test", "test"]
     assert toy_datasets.anomaly_split is real_datasets.anomaly_split is clip_table.anomaly_split
+
+
+def _parts_table(train_per_id: dict[str | None, int]) -> pd.DataFrame:
+    """Return a minimal clip table: the given training clips per ID plus one test anomaly each."""
+    rows = []
+    for machine_id, n_train in train_per_id.items():
+        rows += [{"path": f"{machine_id}_train_{i}", "label": "normal", "split": "train",
+                  "machine_id": machine_id} for i in range(n_train)]
+        rows.append({"path": f"{machine_id}_test", "label": "anomaly", "split": "test",
+                     "machine_id": machine_id})
+    return pd.DataFrame(rows)
+
+
+def test_training_parts_sets_last_fifth_of_each_id_aside():
+    table = _parts_table({"id_00": 10, "id_02": 4, None: 3})
+    parts = clip_table.training_parts(table)
+    assert "part" not in table.columns  # the input is not modified
+    counts = parts.fillna({"machine_id": "none"}).groupby(["machine_id", "part"]).size().to_dict()
+    assert counts[("id_00", "validation")] == 2 and counts[("id_00", "train")] == 8
+    assert counts[("id_02", "validation")] == 1 and counts[("id_02", "train")] == 3
+    assert counts[("none", "validation")] == 1 and counts[("none", "train")] == 2
+    held_out = parts[parts.part == "validation"].path.tolist()
+    assert held_out == ["id_00_train_8", "id_00_train_9", "id_02_train_3", "None_train_2"]
+    assert parts.anomaly.tolist() == (parts.label != "normal").astype(int).tolist()
+    assert set(parts.loc[parts.split == "test", "part"]) == {"test"}
+
+
+def test_training_parts_never_trains_or_validates_on_faulty_training_clips():
+    # own recordings: train/ may hold faulty clips, sorted after the normal ones by path
+    table = _parts_table({"my_fan": 10})
+    faulty = pd.DataFrame({"path": ["my_fan_train_rattle_0", "my_fan_train_rattle_1"],
+                           "label": "rattle", "split": "train", "machine_id": "my_fan"})
+    parts = clip_table.training_parts(pd.concat([table, faulty], ignore_index=True))
+    by_part = parts.groupby("part").label.agg(lambda labels: sorted(set(labels))).to_dict()
+    assert by_part == {"train": ["normal"], "validation": ["normal"],
+                       "unused": ["rattle"], "test": ["anomaly"]}
+    assert (parts.part == "validation").sum() == 2  # a fifth of the 10 normal training clips
+    with pytest.raises(clip_table.DatasetError, match="fewer than two normal training clips"):
+        clip_table.training_parts(pd.concat([_parts_table({"my_fan": 1}), faulty]))
+
+
+def test_training_parts_refuses_ids_without_enough_clips():
+    with pytest.raises(clip_table.DatasetError, match=r"\['id_02'\] have fewer than two"):
+        clip_table.training_parts(_parts_table({"id_00": 5, "id_02": 1}))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        clip_table.training_parts(_parts_table({"id_00": 5}), validation_fraction=1.0)

@@ -101,3 +101,46 @@ def test_early_stopping_restores_the_best_weights() -> None:
     assert val_loss[-1] > best  # the last epoch was worse than the best one ...
     restored = models.reconstruction_errors(model, v).mean()
     np.testing.assert_allclose(restored, best, rtol=1e-3)  # ... but its weights came back
+
+
+def _clips(n_clips: int = 6, seed: int = 0) -> list[np.ndarray]:
+    """Return clips of 10 vectors with 12 dims whose bands differ in level and spread."""
+    rng = np.random.default_rng(seed)
+    scale = np.linspace(0.5, 20.0, 12)
+    return [(50.0 + scale * rng.normal(size=(10, 12))).astype(np.float32) for _ in range(n_clips)]
+
+
+def test_train_standardised_uses_training_statistics_and_scores_clips() -> None:
+    clips = _clips()
+    train = [True, True, True, True, False, False]
+    validation = [False, False, False, False, True, False]
+    detector = models.train_standardised(clips, train, validation, hidden=(8,), bottleneck=2,
+                                         epochs=3, batch_size=8, seed=0)
+    stacked = np.concatenate(clips[:4])
+    np.testing.assert_allclose(detector.mean, stacked.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(detector.std, stacked.std(axis=0) + 1e-6, rtol=1e-5)
+    scaled = np.concatenate(detector.scale(clips[:4]))
+    np.testing.assert_allclose(scaled.std(axis=0), 1.0, atol=1e-3)
+    errors = detector.clip_errors(clips)
+    assert [e.shape for e in errors] == [(10,)] * 6
+    assert 1 <= len(detector.history.history["val_loss"]) <= 3
+
+
+def test_train_standardised_is_deterministic_and_seed_dependent() -> None:
+    clips = _clips()
+    masks = ([True] * 4 + [False] * 2, [False] * 4 + [True, False])
+    runs = [models.train_standardised(clips, *masks, hidden=(8,), bottleneck=2, epochs=2,
+                                      batch_size=8, seed=seed).clip_errors(clips)
+            for seed in (3, 3, 4)]
+    np.testing.assert_array_equal(np.concatenate(runs[0]), np.concatenate(runs[1]))
+    assert not np.allclose(np.concatenate(runs[0]), np.concatenate(runs[2]))
+
+
+@pytest.mark.parametrize(("train", "validation", "message"), [
+    ([True] * 5, [False] * 5 + [True], "train has 5 entries for 6 clips"),
+    ([False] * 6, [True] * 6, "train selects no clip"),
+    ([True] * 6, [False] * 6, "validation selects no clip"),
+])
+def test_train_standardised_rejects_bad_masks(train, validation, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        models.train_standardised(_clips(), train, validation, epochs=1, seed=0)
