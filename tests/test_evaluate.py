@@ -271,6 +271,32 @@ def test_results_page_tables_records_per_chapter(results, tmp_path):
     assert page.index("Chapter 04") < page.index("Chapter 05")
 
 
+def test_results_page_units_and_one_table_per_kind_of_measurement(results, tmp_path):
+    for method, accuracy, best in [("random clips", 0.885, False),
+                                   ("predefined folds", 0.7031, True)]:
+        evaluate.record(chapter="03", dataset="toy_urban", method=method, metric="accuracy",
+                        value=accuracy, recommended=best)
+    for method, level, best in [("naive decimation", -9.0019, False),
+                                ("anti-aliased resampling", -76.597, True)]:
+        evaluate.record(chapter="01", dataset="toy_urban", method=method,
+                        metric="alias_level_dbfs", value=level, recommended=best)
+    for bits, snr in [(8, 49.9504), (16, 98.0321)]:
+        evaluate.record(chapter="01", dataset="toy_urban", method="largest sine, quantised",
+                        metric="snr_db", value=snr, bits=bits)
+    evaluate.record(chapter="04", dataset="toy_fan", method="GMM", metric="auc", value=0.9)
+    page = _build_results_page(tmp_path)
+    assert page.count('class="results-table') == 4  # chapter 01 measures two kinds of thing
+    assert "<p>-76.6</p>" in page and "<p>98.0</p>" in page and "<p>16</p>" in page
+    assert "<p>0.703</p>" in page and "<p>0.900</p>" in page
+    assert "<p>–</p>" not in page, "a table mixes rows that were measured differently"
+    headers = ["Alias level (dBFS)", "<p>bits</p>", "SNR (dB)", "Accuracy", "AUC"]
+    positions = [page.index(header) for header in headers]
+    assert positions == sorted(positions)
+    assert page.index("Chapter 01") < page.index("Chapter 03") < page.index("Chapter 04")
+    assert "anti-aliased resampling <strong>★ recommended</strong>" in page
+    assert "predefined folds <strong>★ recommended</strong>" in page
+
+
 def test_results_page_without_records_shows_a_note(results, tmp_path):
     page = _build_results_page(tmp_path)
     assert 'class="results-empty"' in page and "No results have been recorded yet" in page

@@ -15,9 +15,10 @@
    also loads ``fontawesome.js`` (1.5 MB, the same icons again as SVG) on every page. That
    script is removed from the written pages to keep each page well inside the 5 MB budget.
 5. Results: the ``{results-table}`` directive (used by ``book/results.md``) tables every
-   result the chapters recorded with ``course_lib.evaluate.record``: one table per chapter,
-   rows dataset x method, one column per metric, the recommended method starred. The
-   notebooks write their records while they execute, i.e. while Sphinx reads them, so the
+   result the chapters recorded with ``course_lib.evaluate.record``: per chapter one table
+   per set of metrics measured together, rows dataset x method, one column per metric (with
+   its unit and decimals from ``METRICS``), the recommended method starred. The notebooks
+   write their records while they execute, i.e. while Sphinx reads them, so the
    directive only leaves a placeholder node; the tables are built from the JSON-lines files
    in ``course_lib.evaluate.results_dir()`` (``$COURSE_RESULTS``, default
    ``<repo>/_build/results``) at ``doctree-resolved``, after every page was read. Pages
@@ -133,9 +134,20 @@ class ResultsTableDirective(SphinxDirective):
         return [node]
 
 
-#: Metric columns shown first, in this order; other metrics follow in recorded order.
-METRIC_ORDER = ("auc", "pauc")
-METRIC_HEADERS = {"auc": "AUC", "pauc": "pAUC (FPR ≤ 0.1)"}
+#: Column header and decimals of the metrics the chapters record, in column order. Any other
+#: metric follows in recorded order, headed by its own name, with three decimals.
+METRICS = {
+    "auc": ("AUC", 3),
+    "pauc": ("pAUC (FPR ≤ 0.1)", 3),
+    "accuracy": ("Accuracy", 3),
+    "accuracy_std": ("Accuracy std over test folds", 3),
+    "auc_std_over_seeds": ("AUC std over seeds", 3),
+    "alias_level_dbfs": ("Alias level (dBFS)", 1),
+    "snr_db": ("SNR (dB)", 1),
+    "mean_abs_correlation": ("Mean |correlation| between features", 2),
+    "bands_outside_level": ("Bands outside the normal range: level", 0),
+    "bands_outside_fluctuation": ("Bands outside the normal range: fluctuation", 0),
+}
 
 
 def _cell(*children: nodes.Node | str) -> nodes.entry:
@@ -154,23 +166,25 @@ def _table(header: list[str], rows: list[list[nodes.entry]]) -> nodes.table:
     return nodes.table("", tgroup, classes=["results-table"])
 
 
-def _format(value: Any, *, metric: bool = True) -> str:
-    """Return a table text: metrics with 3 decimals, whole-number keys as ints, missing as –."""
+def _format(value: Any, decimals: int | None = None) -> str:
+    """Return a table text: ``decimals`` places if given, whole keys as ints, missing as –."""
     if value is None or (isinstance(value, float) and value != value):
         return "–"
-    if isinstance(value, float) and (metric or not value.is_integer()):
-        return f"{value:.3f}"
-    return str(int(value)) if isinstance(value, float) else str(value)
+    if decimals is not None:
+        return f"{float(value):.{decimals}f}"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.3f}"
+    return str(value)
 
 
 def _chapter_table(records: Any) -> nodes.table:
-    """Return the table of one chapter: rows dataset x method (x extra keys), metric columns."""
+    """Return one table of a chapter: rows dataset x method (x extra keys), metric columns."""
     from course_lib import evaluate
 
     extras = [c for c in records.columns if c not in evaluate.RECORD_KEYS
               and records[c].notna().any()]
     found = list(dict.fromkeys(records["metric"]))
-    metrics = [m for m in METRIC_ORDER if m in found] + [m for m in found if m not in METRIC_ORDER]
+    metrics = [m for m in METRICS if m in found] + [m for m in found if m not in METRICS]
     keys = ["dataset", "method", *extras]
     rows = []
     for key, group in records.groupby(keys, sort=False, dropna=False):
@@ -179,10 +193,26 @@ def _chapter_table(records: Any) -> nodes.table:
         if group["recommended"].astype(bool).any():
             method += [" ", nodes.strong("", "★ recommended")]
         rows.append([_cell(str(key[0])), _cell(*method)]
-                    + [_cell(_format(value, metric=False)) for value in key[2:]]
-                    + [_cell(_format(values.get(metric))) for metric in metrics])
-    header = ["Dataset", "Method", *extras, *(METRIC_HEADERS.get(m, m) for m in metrics)]
+                    + [_cell(_format(value)) for value in key[2:]]
+                    + [_cell(_format(values.get(m), METRICS.get(m, (m, 3))[1])) for m in metrics])
+    header = ["Dataset", "Method", *extras, *(METRICS.get(m, (m, 3))[0] for m in metrics)]
     return _table(header, rows)
+
+
+def _chapter_tables(records: Any) -> list[nodes.table]:
+    """Return the tables of one chapter: one per set of metrics measured on the same rows.
+
+    Rows measured with the same metrics (AUC and pAUC for every detector) share a table; a
+    chapter that records different kinds of measurement (an alias level in dBFS, an SNR per
+    bit depth) gets one table per kind instead of one wide table full of gaps.
+    """
+    from course_lib import evaluate
+
+    keys = ["dataset", "method", *(c for c in records.columns if c not in evaluate.RECORD_KEYS)]
+    row = records[keys].astype(str).agg("\x1f".join, axis=1)
+    measured = records.groupby(row, sort=False)["metric"].transform(
+        lambda metrics: "\x1f".join(sorted(set(metrics))))
+    return [_chapter_table(part) for _, part in records.groupby(measured, sort=False)]
 
 
 def _chapter_heading(app: Sphinx, docname: str, chapter: str) -> nodes.rubric:
@@ -214,7 +244,7 @@ def _results_nodes(app: Sphinx, docname: str, node: results_table) -> list[nodes
         return [nodes.paragraph("", empty, classes=["results-empty"])]
     found = []
     for chapter, group in records.groupby("chapter", sort=True):
-        found += [_chapter_heading(app, docname, str(chapter)), _chapter_table(group)]
+        found += [_chapter_heading(app, docname, str(chapter)), *_chapter_tables(group)]
     return found
 
 
