@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from course_lib import paths
+from course_lib import paths, synth
 from data_scripts import download, lockfile, registry
 
 #: ``write(path, label, seed) -> path`` writes one clip of class or condition ``label``.
@@ -90,14 +90,16 @@ def make_dcase(stage: Path, machine: str = "ToyCar", *,
     """Return the staging folder of a DCASE 2020 Task 2 dev archive: ``<machine>/{train,test}``.
 
     ``ids`` gives (machine_id, train normals, test normals = test anomalies); by default
-    id_01: 4 train normal, 2 test normal, 2 test anomaly; id_03: 3 train, 1 + 1 test.
+    id_01: 4 train normal, 2 test normal, 2 test anomaly; id_03: 3 train, 1 + 1 test. Every
+    clip gets its own seed, so no two clips are copies of each other.
     """
-    for machine_id, n_train, n_test in ids:
-        for i in range(n_train):
-            write(stage / machine / "train" / f"normal_{machine_id}_{i:08d}.wav", "normal", i)
-        for label in ("normal", "anomaly"):
-            for i in range(n_test):
-                write(stage / machine / "test" / f"{label}_{machine_id}_{i:08d}.wav", label, i)
+    names = [("train", f"normal_{machine_id}_{i:08d}.wav", "normal")
+             for machine_id, n_train, _ in ids for i in range(n_train)]
+    names += [("test", f"{label}_{machine_id}_{i:08d}.wav", label)
+              for machine_id, _, n_test in ids for label in ("normal", "anomaly")
+              for i in range(n_test)]
+    for seed, (split, name, label) in enumerate(names):
+        write(stage / machine / split / name, label, seed)
     return stage
 
 
@@ -185,6 +187,24 @@ def install(monkeypatch: pytest.MonkeyPatch, name: str, stage: Path, archive: Pa
         assert marker is not None, f"{name} was not installed in {target}"
         lockfile.write_marker(target, {**marker, "known_hash": source.known_hash})
         assert lockfile.marker_problem(paths.data_root().absolute(), source) is None
+
+
+def link_toy_machines(root: Path, toy: Path) -> bool:
+    """Return True after linking the toy machines of ``toy`` into ``root/toy``, if complete.
+
+    Chapters that also show a toy machine (chapter 04 loads ``toy_valve``) then read the toy
+    machines generated before (``make toy``) instead of generating them again below the
+    temporary data root, which takes about 15 s. Only the machine folder is linked, and only
+    when it holds every machine type, so a chapter never writes through the link. Otherwise
+    nothing is linked (False) and a chapter generates the toy machines below ``root``.
+    """
+    folder = toy / synth.MIMII_DIR
+    marker = synth.read_marker(folder) if synth.is_complete(folder) else None
+    if marker is None or not set(synth.MACHINES) <= set(marker["parameters"]["machines"]):
+        return False
+    (root / "toy").mkdir(parents=True, exist_ok=True)
+    (root / "toy" / synth.MIMII_DIR).symlink_to(folder.absolute(), target_is_directory=True)
+    return True
 
 
 def zip_folder(stage: Path, archive: Path) -> Path:

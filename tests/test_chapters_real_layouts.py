@@ -2,30 +2,41 @@
 
 Small stand-ins of DCASE 2020 Task 2 and UrbanSound8K are installed under a temporary
 ``$COURSE_DATA`` from archives in the published layouts (``tests/real_fixtures.py``), next to
-a ``folder:`` dataset of "own recordings". Chapters 01 and 02 are then executed with papermill
-on them in their fast mode. The clips are synthetic but have what the chapters rely on:
-machine clips whose anomalies differ from the normal clips, and a bursty dog bark.
+a ``folder:`` dataset of "own recordings". Chapters 01, 02, 04 and 05 are then executed with
+papermill on them in their fast mode. The clips are synthetic but have what the chapters rely
+on: machine clips whose anomalies differ from the normal clips, and a bursty dog bark. The
+anomaly chapters (04, then 05, which compares with 04's records) must record AUC and pAUC
+for the dataset name they were given.
 """
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import papermill
 import pytest
 import soundfile as sf
 from notebook_checks import NOTEBOOK_DIR
-from real_fixtures import ClipWriter, install, make_dcase, make_urbansound8k
+from real_fixtures import ClipWriter, install, link_toy_machines, make_dcase, make_urbansound8k
 from scipy import signal
+
+from course_lib import evaluate, paths
 
 pytestmark = pytest.mark.notebooks
 
 MACHINE_SR, URBAN_SR = 16000, 22050
 MACHINE_SECONDS = 3.0
 # (machine_id, train normals, test normals = test anomalies): chapter 02 takes the first
-# anomaly, two normals of its machine ID and up to 8 (fast) or 20 normal clips for statistics.
-DCASE_IDS = (("id_00", 8, 2), ("id_02", 2, 1))
+# anomaly, two normals of its machine ID and up to 8 (fast) or 20 normal clips for statistics;
+# chapter 04 skips machine IDs with fewer than 6 normal training clips.
+DCASE_IDS = (("id_00", 6, 3), ("id_02", 6, 3))
+# (split, normal clips, "rattle" clips) of the own recordings. Chapter 05 sets a fifth of the
+# normal training clips aside for validation and needs two of them for its threshold.
+OWN_CLIPS = (("train", 10, 2), ("test", 3, 3))
+ANOMALY_CHAPTERS = ("04_gmm_outliers", "05_autoencoders")
 URBAN_CHAPTER_ROWS = [  # slice_file_name, fsID, start, end, salience, fold, classID, class
     ("100032-3-0-0.wav", 100032, 0.0, 4.0, 1, 1, 3, "dog_bark"),
     ("100263-2-0-117.wav", 100263, 58.5, 62.5, 1, 5, 2, "children_playing"),
@@ -91,20 +102,25 @@ def _urban_writer(rows: list[tuple]) -> ClipWriter:
 
 
 def _own_recordings(base: Path) -> Path:
-    """Return ``base`` with train/{normal,rattle}/ and test/{normal,rattle}/ machine clips."""
-    for split, n_normal, n_rattle in (("train", 8, 2), ("test", 2, 2)):
-        for i in range(n_normal):
-            machine_clip(base / split / "normal" / f"take{i:02d}.wav", "normal", 100 + i)
-        for i in range(n_rattle):
-            machine_clip(base / split / "rattle" / f"take{i:02d}.wav", "rattle", 200 + i)
+    """Return ``base`` with train/{normal,rattle}/ and test/{normal,rattle}/ machine clips.
+
+    Every clip has its own seed. Like many own recordings, train/ also holds a few faulty
+    clips, which the anomaly chapters must not train on.
+    """
+    seeds = itertools.count()
+    for split, n_normal, n_rattle in OWN_CLIPS:
+        for label, count in (("normal", n_normal), ("rattle", n_rattle)):
+            for i in range(count):
+                machine_clip(base / split / label / f"take{i:02d}.wav", label, next(seeds))
     return base
 
 
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Return a data root with DCASE fan and UrbanSound8K stand-ins installed."""
+    """Return a data root with DCASE fan and UrbanSound8K stand-ins (and the toy machines)."""
     root = tmp_path_factory.mktemp("course_data")
     stage = tmp_path_factory.mktemp("stage")
+    link_toy_machines(root, paths.toy_root())  # before $COURSE_DATA points at ``root``
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("COURSE_DATA", str(root))
         install(patch, "dcase2020_task2:fan",
@@ -123,6 +139,29 @@ def own_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _own_recordings(tmp_path_factory.mktemp("own") / "my_fan")
 
 
+def _dataset_name(dataset: str, own_folder: Path) -> str:
+    """Return the name to pass to a chapter: ``"folder"`` stands for the own recordings."""
+    return f"folder:{own_folder}" if dataset == "folder" else dataset
+
+
+def _run_chapter(chapter: str, name: str, data_root: Path, work: Path,
+                 monkeypatch: pytest.MonkeyPatch) -> str:
+    """Return the printed output of ``chapter`` executed in fast mode on dataset ``name``.
+
+    The executed copy is written to ``work``; results the chapter records go to
+    ``work/results`` instead of the book's results table.
+    """
+    monkeypatch.setenv("COURSE_DATA", str(data_root))  # the kernel inherits os.environ
+    monkeypatch.setenv("COURSE_FAST", "1")
+    monkeypatch.setenv("COURSE_RESULTS", str(work / "results"))
+    executed = papermill.execute_notebook(
+        str(NOTEBOOK_DIR / f"{chapter}.ipynb"), str(work / f"{chapter}.ipynb"),
+        parameters={"dataset": name}, kernel_name="python3", cwd=str(NOTEBOOK_DIR),
+        progress_bar=False)
+    return "".join(output.get("text", "") for cell in executed.cells
+                   if cell.cell_type == "code" for output in cell.get("outputs", []))
+
+
 @pytest.mark.parametrize(("chapter", "dataset"), [
     ("02_time_frequency", "dcase2020_task2:fan"),
     ("02_time_frequency", "folder"),
@@ -131,18 +170,38 @@ def own_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_chapter_runs_on_a_real_layout(chapter: str, dataset: str, data_root: Path,
                                        own_folder: Path, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COURSE_DATA", str(data_root))  # the kernel inherits os.environ
-    monkeypatch.setenv("COURSE_FAST", "1")
-    monkeypatch.setenv("COURSE_RESULTS", str(tmp_path / "results"))  # not the book's table
-    name = f"folder:{own_folder}" if dataset == "folder" else dataset
-    executed = papermill.execute_notebook(
-        str(NOTEBOOK_DIR / f"{chapter}.ipynb"), str(tmp_path / f"{chapter}.ipynb"),
-        parameters={"dataset": name}, kernel_name="python3", cwd=str(NOTEBOOK_DIR),
-        progress_bar=False)
-    outputs = "".join(output.get("text", "") for cell in executed.cells
-                      if cell.cell_type == "code" for output in cell.get("outputs", []))
+    outputs = _run_chapter(chapter, _dataset_name(dataset, own_folder), data_root, tmp_path,
+                           monkeypatch)
     if chapter == "02_time_frequency":
         machine_id = "my_fan my_fan" if dataset == "folder" else "fan id_00"
         assert f"{machine_id}: " in outputs
     else:
         assert "100032-3-0-0.wav (dog bark)" in outputs
+
+
+def _check_records(records: pd.DataFrame, chapter: str) -> None:
+    """Return None after checking that ``chapter`` recorded AUC and pAUC of every method."""
+    mine = records[records.chapter == chapter]
+    metrics = mine.groupby("method").metric.agg(sorted)
+    assert len(metrics) > 1 and all(found == ["auc", "pauc"] for found in metrics), metrics
+    assert mine.value.between(0.0, 1.0).all(), mine
+    recommended = mine[mine.recommended]
+    assert recommended.method.nunique() == 1 and sorted(recommended.metric) == ["auc", "pauc"]
+    # the fixture's anomalies are loud bursts: the recommended method must find them
+    assert recommended.value.min() > 0.8, recommended
+
+
+@pytest.mark.parametrize("dataset", ["dcase2020_task2:fan", "folder"])
+def test_anomaly_chapters_record_results_on_a_real_layout(
+        dataset: str, data_root: Path, own_folder: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _dataset_name(dataset, own_folder)
+    outputs = {chapter: _run_chapter(chapter, name, data_root, tmp_path, monkeypatch)
+               for chapter in ANOMALY_CHAPTERS}  # in order: chapter 05 reads 04's records
+    assert "skipping machine IDs" not in outputs["04_gmm_outliers"]  # 6+ clips per ID
+    assert "no recorded results" not in outputs["05_autoencoders"]  # it found chapter 04's
+    records = evaluate.read_records(tmp_path / "results")
+    assert set(records.dataset) == {name}, records.dataset.unique()
+    assert set(records.chapter) == {"04", "05"}
+    for chapter in ANOMALY_CHAPTERS:
+        _check_records(records, chapter[:2])
