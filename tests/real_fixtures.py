@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import http.server
 import io
+import itertools
 import tarfile
 import threading
 import zipfile
@@ -42,14 +43,20 @@ def write_clip(path: Path, *, sr: int = 16000, channels: int = 1, seconds: float
     return path
 
 
+def _mini_clip(path: Path, label: str, seed: int) -> Path:
+    """Return ``path`` after writing a 20 ms 44.1 kHz noise clip (``label`` is ignored)."""
+    return write_clip(path, sr=44100, seed=seed)
+
+
 def make_anomaly_mini(stage: Path, *, columns: tuple[str, str] = ("filename", "label"),
-                      split_column: str | None = None) -> Path:
+                      split_column: str | None = None, write: ClipWriter = _mini_clip) -> Path:
     """Return the staging folder of an anomaly_mini-like archive (30 valve clips, 44.1 kHz).
 
     Layout: ``anomaly_mini/metadata.csv`` + ``anomaly_mini/audio/*.wav``; 25 normal and
     5 abnormal clips of MIMII valve id_00 (the assumed layout of the real archive). With
     ``split_column`` the CSV also gives a split: the first 5 normal clips and the 5 abnormal
     ones are test, unlike the MIMII rule (last normals), so tests can tell which was used.
+    ``write`` writes each clip (default: 20 ms of noise).
     """
     top = stage / "anomaly_mini"
     file_column, label_column = columns
@@ -58,24 +65,33 @@ def make_anomaly_mini(stage: Path, *, columns: tuple[str, str] = ("filename", "l
     for i in range(30):
         label = "abnormal" if i >= 25 else "normal"
         name = f"audio/valve_id_00_{label}_{i:08d}.wav"
-        write_clip(top / name, sr=44100, seed=i)
+        write(top / name, label, i)
         split = "test" if i < 5 or i >= 25 else "train"  # differs from the MIMII rule
         lines.append(",".join([name, label] + ([split] if split_column else [])))
     (top / "metadata.csv").write_text("\n".join(lines) + "\n")
     return stage
 
 
-def make_mimii(stage: Path, machine: str = "valve") -> Path:
+def _eight_channel_clip(path: Path, label: str, seed: int) -> Path:
+    """Return ``path`` after writing a 20 ms 8-channel 16 kHz noise clip (``label`` ignored)."""
+    return write_clip(path, channels=8, seed=seed)
+
+
+def make_mimii(stage: Path, machine: str = "valve", *,
+               ids: tuple[tuple[str, int, int], ...] = (("id_00", 6, 2), ("id_02", 5, 3)),
+               write: ClipWriter = _eight_channel_clip) -> Path:
     """Return the staging folder of a MIMII-like archive: ``<machine>/id_XX/{normal,abnormal}``.
 
-    Two machine IDs; id_00 has 6 normal + 2 abnormal clips, id_02 has 5 normal + 3 abnormal.
-    Clips are 8-channel 16 kHz like the real data.
+    ``ids`` gives (machine_id, normal clips, abnormal clips); by default id_00 has 6 normal +
+    2 abnormal clips, id_02 has 5 normal + 3 abnormal. ``write`` writes each clip (default:
+    20 ms, 8 channels, 16 kHz like the real data); every clip gets its own seed.
     """
-    for machine_id, n_normal, n_abnormal in (("id_00", 6, 2), ("id_02", 5, 3)):
+    seeds = itertools.count()
+    for machine_id, n_normal, n_abnormal in ids:
         for condition, count in (("normal", n_normal), ("abnormal", n_abnormal)):
             for i in range(count):
-                path = stage / machine / machine_id / condition / f"{i:08d}.wav"
-                write_clip(path, channels=8, seed=i)
+                write(stage / machine / machine_id / condition / f"{i:08d}.wav", condition,
+                      next(seeds))
     return stage
 
 

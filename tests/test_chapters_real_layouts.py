@@ -1,16 +1,18 @@
 """Chapters run on real dataset layouts, not only on the toy data (slow: marked ``notebooks``).
 
-Small stand-ins of DCASE 2020 Task 2 and UrbanSound8K are installed under a temporary
-``$COURSE_DATA`` from archives in the published layouts (``tests/real_fixtures.py``), next to
-a ``folder:`` dataset of "own recordings". Chapters 01, 02, 04 and 05 are then executed with
-papermill on them in their fast mode. The clips are synthetic but have what the chapters rely
-on: machine clips whose anomalies differ from the normal clips, and a bursty dog bark. The
+Small stand-ins of DCASE 2020 Task 2, MIMII, anomaly_mini and UrbanSound8K are installed
+under a temporary ``$COURSE_DATA`` from archives in the published layouts
+(``tests/real_fixtures.py``), next to a ``folder:`` dataset of "own recordings". Chapters 01,
+02, 04 and 05 are then executed with papermill on them in their fast mode. The clips are
+synthetic but have what the chapters rely on: machine clips whose anomalies differ from the
+normal clips (8 channels for MIMII, 44.1 kHz for anomaly_mini), and a bursty dog bark. The
 anomaly chapters (04, then 05, which compares with 04's records) must record AUC and pAUC
 for the dataset name they were given.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from pathlib import Path
 
@@ -20,19 +22,30 @@ import papermill
 import pytest
 import soundfile as sf
 from notebook_checks import NOTEBOOK_DIR
-from real_fixtures import ClipWriter, install, link_toy_machines, make_dcase, make_urbansound8k
+from real_fixtures import (
+    ClipWriter,
+    install,
+    link_toy_machines,
+    make_anomaly_mini,
+    make_dcase,
+    make_mimii,
+    make_urbansound8k,
+)
 from scipy import signal
 
 from course_lib import evaluate, paths
 
 pytestmark = pytest.mark.notebooks
 
-MACHINE_SR, URBAN_SR = 16000, 22050
-MACHINE_SECONDS = 3.0
+MACHINE_SR, MINI_SR, URBAN_SR = 16000, 44100, 22050
+MACHINE_SECONDS, MINI_SECONDS = 3.0, 2.5
 # (machine_id, train normals, test normals = test anomalies): chapter 02 takes the first
 # anomaly, two normals of its machine ID and up to 8 (fast) or 20 normal clips for statistics;
 # chapter 04 skips machine IDs with fewer than 6 normal training clips.
 DCASE_IDS = (("id_00", 6, 3), ("id_02", 6, 3))
+# (machine_id, normal clips, abnormal clips) of MIMII: as many normal clips as anomalies go to
+# test, so each ID keeps 11 normal training clips (2 of them validation clips in chapter 05).
+MIMII_IDS = (("id_00", 14, 3), ("id_04", 14, 3))
 # (split, normal clips, "rattle" clips) of the own recordings. Chapter 05 sets a fifth of the
 # normal training clips aside for validation and needs two of them for its threshold.
 OWN_CLIPS = (("train", 10, 2), ("test", 3, 3))
@@ -53,25 +66,27 @@ def _save(path: Path, y: np.ndarray, sr: int) -> Path:
     return path
 
 
-def machine_clip(path: Path, label: str, seed: int) -> Path:
-    """Return ``path`` after writing a 3 s machine-like clip: hum + rumble, swelling in level.
+def machine_clip(path: Path, label: str, seed: int, *, sr: int = MACHINE_SR,
+                 seconds: float = MACHINE_SECONDS, channels: int = 1) -> Path:
+    """Return ``path`` after writing a machine-like clip: hum + rumble, swelling in level.
 
     Anomalies (any label but ``normal``) add bursts of 2-6 kHz noise ten times a second. The
-    slow swell makes the log-mel bands move together, as in recorded machines.
+    slow swell makes the log-mel bands move together, as in recorded machines. With several
+    ``channels`` each microphone hears the same machine with its own hiss.
     """
     rng = np.random.default_rng([seed, 0 if label == "normal" else 1])
-    time_s = np.arange(int(MACHINE_SECONDS * MACHINE_SR)) / MACHINE_SR
+    time_s = np.arange(int(seconds * sr)) / sr
     hum = sum(amp * np.sin(2 * np.pi * freq * time_s + rng.uniform(0, 2 * np.pi))
               for freq, amp in ((100, 0.3), (200, 0.15), (300, 0.08), (1200, 0.03)))
     rumble = signal.lfilter([0.05], [1, -0.97], rng.standard_normal(time_s.size))
-    hiss = 0.01 * rng.standard_normal(time_s.size)
+    hiss = 0.01 * rng.standard_normal((channels, time_s.size))
     swell = 10 ** (0.3 * np.sin(2 * np.pi * 0.7 * time_s + rng.uniform(0, 2 * np.pi)))
-    y = (hum + rumble + hiss) * swell
+    y = (hum + rumble + hiss) * swell  # (channels, samples)
     if label != "normal":
-        band = signal.butter(4, [2000, 6000], btype="bandpass", fs=MACHINE_SR, output="sos")
+        band = signal.butter(4, [2000, 6000], btype="bandpass", fs=sr, output="sos")
         bursts = signal.sosfilt(band, rng.standard_normal(time_s.size))
         y = y + 2.0 * bursts * ((time_s % 0.1) < 0.02)
-    return _save(path, y, MACHINE_SR)
+    return _save(path, np.squeeze(y.T), sr)
 
 
 def urban_clip(path: Path, label: str, seed: int, seconds: float) -> Path:
@@ -117,7 +132,10 @@ def _own_recordings(base: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Return a data root with DCASE fan and UrbanSound8K stand-ins (and the toy machines)."""
+    """Return a data root with DCASE fan, MIMII valve, anomaly_mini and UrbanSound8K stand-ins.
+
+    The toy machines are linked in as well (see :func:`link_toy_machines`).
+    """
     root = tmp_path_factory.mktemp("course_data")
     stage = tmp_path_factory.mktemp("stage")
     link_toy_machines(root, paths.toy_root())  # before $COURSE_DATA points at ``root``
@@ -126,6 +144,14 @@ def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         install(patch, "dcase2020_task2:fan",
                 make_dcase(stage / "dcase", "fan", ids=DCASE_IDS, write=machine_clip),
                 stage / "dev_data_fan.zip", other_processes=True)
+        install(patch, "mimii:valve:6dB",
+                make_mimii(stage / "mimii", "valve", ids=MIMII_IDS,
+                           write=functools.partial(machine_clip, channels=8)),
+                stage / "6_dB_valve.zip", other_processes=True)
+        install(patch, "anomaly_mini",
+                make_anomaly_mini(stage / "mini", write=functools.partial(
+                    machine_clip, sr=MINI_SR, seconds=MINI_SECONDS)),
+                stage / "anomaly_mini.zip", other_processes=True)
         install(patch, "urbansound8k",
                 make_urbansound8k(stage / "urban", rows=URBAN_CHAPTER_ROWS,
                                   write=_urban_writer(URBAN_CHAPTER_ROWS)),
@@ -191,7 +217,8 @@ def _check_records(records: pd.DataFrame, chapter: str) -> None:
     assert recommended.value.min() > 0.8, recommended
 
 
-@pytest.mark.parametrize("dataset", ["dcase2020_task2:fan", "folder"])
+@pytest.mark.parametrize("dataset", ["dcase2020_task2:fan", "mimii:valve:6dB", "anomaly_mini",
+                                     "folder"])
 def test_anomaly_chapters_record_results_on_a_real_layout(
         dataset: str, data_root: Path, own_folder: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
