@@ -25,6 +25,11 @@ import numpy as np
 
 from course_lib.notebook import configure_deep_learning
 
+#: Training batches that Keras runs per call into TensorFlow. Numerically the same as one at a
+#: time (same batches, same order, same weights); it only saves Python overhead per batch,
+#: about a fifth of the training time of these small networks on a 2-core machine.
+STEPS_PER_EXECUTION = 16
+
 __all__ = [
     "StandardisedAutoencoder", "clip_errors", "conv_autoencoder", "dense_autoencoder", "fit",
     "reconstruction_errors", "train_standardised",
@@ -172,7 +177,8 @@ def fit(
             monitor="val_loss", patience=_positive(patience, "patience"),
             min_delta=float(min_delta), restore_best_weights=True))
     keras.utils.set_random_seed(seed)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse",
+                  steps_per_execution=STEPS_PER_EXECUTION)
     validation = None
     if validation_data is not None:
         v = np.asarray(validation_data, dtype=np.float32)
