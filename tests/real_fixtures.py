@@ -2,8 +2,9 @@
 
 The archives imitate the published ones (folder names, file naming, metadata columns) with
 a few very short clips, so downloads, extraction and loaders run in well under a second.
-:func:`make_dcase` and :func:`make_urbansound8k` take a ``write`` function for tests that
-need longer clips with real content (the chapter runs). The server listens on 127.0.0.1
+:func:`make_dcase`, :func:`make_mimii`, :func:`make_anomaly_mini` and :func:`make_urbansound8k`
+take a ``write`` function for tests that need longer clips with real content (the chapter
+runs). The server listens on 127.0.0.1
 only; tests never touch the internet.
 """
 
