@@ -38,7 +38,9 @@ WRITABLE_FORMATS = {
 PLAYER_MIN_SR = 8000
 PLAYER_MAX_SR = 22050
 
-_REGENERATE = "re-download it, or regenerate the toy data with `python -m data_scripts.make_toy`"
+#: Advice for a damaged file; loaders that know where it came from add how to get a copy
+#: (:func:`course_lib.clip_table.source_advice`).
+_REPLACE = "replace the file with an intact copy"
 _CONVERT = "convert it to WAV or FLAC (e.g. `ffmpeg -i in.xyz out.wav`)"
 
 
@@ -83,7 +85,7 @@ def _check_file(path: str | Path) -> Path:
             _CONVERT,
         )
     if path.stat().st_size == 0:
-        raise _error(path, "the file is empty (0 bytes)", _REGENERATE)
+        raise _error(path, "the file is empty (0 bytes)", _REPLACE)
     return path
 
 
@@ -95,7 +97,7 @@ def _open(path: Path) -> sf.SoundFile:
         raise _error(
             path,
             f"cannot decode the file (corrupt header or not really a {path.suffix} file: {exc})",
-            f"{_REGENERATE}; if it plays elsewhere, {_CONVERT}",
+            f"{_REPLACE}; if it plays elsewhere, {_CONVERT}",
         ) from None
 
 
@@ -151,6 +153,7 @@ def load(
     *,
     sr: int | None = None,
     mono: bool = True,
+    channel: int | None = None,
     offset: float = 0.0,
     duration: float | None = None,
 ) -> tuple[np.ndarray, int]:
@@ -161,29 +164,41 @@ def load(
         sr: target sample rate in Hz (resampled with soxr), or ``None`` to keep the file's rate.
         mono: average the channels into shape ``(n,)``; with ``False`` the result always has
             shape ``(channels, n)``, even for a one-channel file.
+        channel: read only this channel (0 = the first), shape ``(n,)``; overrides ``mono``.
+            MIMII's baseline uses channel 0 of its 8 microphones (chapter 03).
         offset: start reading this many seconds into the file.
         duration: read at most this many seconds (``None`` = to the end).
 
     Raises:
         AudioError: missing, empty, corrupt, unsupported or zero-length file, NaN/inf samples,
-            or invalid ``sr``/``offset``/``duration``.
+            or invalid ``sr``/``channel``/``offset``/``duration``.
     """
     path = _check_file(path)
     target_sr = None if sr is None else _check_rate(sr, path)
+    if channel is not None and (isinstance(channel, bool) or not isinstance(channel, int)
+                                or channel < 0):
+        raise _error(path, f"channel={channel!r} is invalid",
+                     "pass a channel index 0, 1, ... or None")
     with _open(path) as handle:
         native_sr = int(handle.samplerate)
         if handle.frames == 0:
-            raise _error(path, "the file holds no samples (zero frames)", _REGENERATE)
+            raise _error(path, "the file holds no samples (zero frames)", _REPLACE)
+        if channel is not None and channel >= handle.channels:
+            raise _error(path, f"channel={channel} does not exist: the file has "
+                         f"{handle.channels} channel(s)",
+                         f"pass a channel from 0 to {handle.channels - 1}")
         start, count = _frame_range(path, native_sr, handle.frames, offset, duration)
         try:
             handle.seek(start)
             data = handle.read(frames=count, dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as exc:
-            raise _error(path, f"decoding failed ({exc})", _REGENERATE) from None
+            raise _error(path, f"decoding failed ({exc})", _REPLACE) from None
     if not np.all(np.isfinite(data)):
-        raise _error(path, "the file contains NaN or infinite samples", _REGENERATE)
+        raise _error(path, "the file contains NaN or infinite samples", _REPLACE)
     y = data.T  # (channels, n)
-    if mono:
+    if channel is not None:
+        y = y[channel]
+    elif mono:
         y = y.mean(axis=0)
     if target_sr is not None and target_sr != native_sr:
         y = resample(y, orig_sr=native_sr, target_sr=target_sr)

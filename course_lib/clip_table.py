@@ -4,12 +4,16 @@ Toy datasets (:mod:`course_lib.toy_datasets`), real datasets and your own folder
 (:mod:`course_lib.real_datasets`) all describe a dataset as one :class:`pandas.DataFrame`
 with one row per audio file and exactly the columns of :data:`COLUMNS`. This module holds
 what they share: the columns and their dtypes (:func:`tidy`), reading the file headers
-(:func:`add_headers`), the MIMII train/test split rule (:func:`anomaly_split`) and the
+(:func:`add_headers`), what to do about a bad file (:func:`source_advice`), the MIMII
+train/test split rule (:func:`anomaly_split`), cross-validation over predefined folds
+(:func:`fold_splits`), the sample rate to analyse a table at (:func:`analysis_rate`) and the
 validation clips a neural network sets aside (:func:`training_parts`).
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -88,28 +92,47 @@ def tidy(frame: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("path", kind="stable").reset_index(drop=True)
 
 
-def add_headers(table: pd.DataFrame) -> pd.DataFrame:
+def source_advice(dataset: str) -> str:
+    """Return what to do about a damaged file, fitting where dataset ``dataset`` came from.
+
+    * a toy dataset (``toy_…``): generate it again (nothing of the user's is lost);
+    * your own recordings (``folder:…``): fix, convert or remove that file; the course never
+      changes or deletes anything in your folder;
+    * a downloaded dataset: delete its folder and download it again, or register a copy of
+      the archive with ``--from-file``.
+    """
+    if dataset.startswith("toy"):
+        return ("regenerate the toy data with `python -m data_scripts.make_toy` (delete "
+                "its folder first if the problem stays)")
+    if dataset.lower().startswith("folder:"):
+        return ("fix, convert or remove this file in your folder, then load again (nothing "
+                "was changed on disk)")
+    return (f"delete the dataset's folder and install it again with `python -m "
+            f"data_scripts.download {dataset}` (or `... --from-file PATH` with a copy of the "
+            "archive)")
+
+
+def add_headers(table: pd.DataFrame, *, advice: str | None = None) -> pd.DataFrame:
     """Return a copy of ``table`` with ``sample_rate``, ``duration`` and ``channels`` added.
 
     The values are read from the header of each file in the ``path`` column (fast: no audio
-    is decoded).
+    is decoded). ``advice`` says what to do about a bad file (see :func:`source_advice`);
+    by default it is taken from the table's ``dataset`` column.
 
     Raises:
         DatasetError: a file is missing, unreadable or holds no samples; the message names
-            the file. Nothing on disk is changed.
+            the file and gives ``advice``. Nothing on disk is changed.
     """
     facts = []
-    for path in table["path"] if len(table) else []:
+    for index, path in enumerate(table["path"] if len(table) else []):
+        todo = advice or _row_advice(table, index)
         try:
             info = audio.info(path)
         except audio.AudioError as exc:
-            raise DatasetError(
-                f"Cannot read audio file {path}: {exc} Fix, convert or remove this file and "
-                "load again (nothing was changed on disk)."
-            ) from exc
+            raise DatasetError(f"Cannot read audio file {path}: {exc} To fix it: {todo}.") \
+                from exc
         if info.frames == 0:
-            raise DatasetError(f"Audio file {path} contains no samples. Remove or replace it "
-                               "and load again (nothing was changed on disk).")
+            raise DatasetError(f"Audio file {path} contains no samples. To fix it: {todo}.")
         facts.append((info.sample_rate, info.duration, info.channels))
     sample_rate, duration, channels = zip(*facts, strict=True) if facts else ((), (), ())
     return table.assign(sample_rate=np.array(sample_rate, dtype=np.int64),
@@ -117,23 +140,77 @@ def add_headers(table: pd.DataFrame) -> pd.DataFrame:
                         channels=np.array(channels, dtype=np.int64))
 
 
+def _row_advice(table: pd.DataFrame, index: int) -> str:
+    """Return :func:`source_advice` for row ``index`` of ``table`` (generic without a name)."""
+    if "dataset" in table.columns and isinstance(table["dataset"].iloc[index], str):
+        return source_advice(table["dataset"].iloc[index])
+    return "replace the file with an intact copy, or remove it, and load again"
+
+
 def anomaly_split(table: pd.DataFrame) -> pd.Series:
-    """Return ``"train"``/``"test"`` per row by the MIMII rule (used for toy and real machines).
+    """Return ``"train"``/``"test"`` per row by the MIMII baseline's rule (toy and MIMII).
 
     Per ``machine`` and ``machine_id``: every anomaly goes to test, together with as many
-    normal clips, the last ones by file name (ties broken by path); the other normal clips are
-    for training. ``table`` needs the columns ``machine``, ``machine_id``, ``label`` and
-    ``path``; the result has the same index.
+    normal clips, the *first* ones by file name (ties broken by path), as the MIMII baseline
+    does (Purohit et al., 2019); the other normal clips are for training. ``table`` needs the
+    columns ``machine``, ``machine_id``, ``label`` and ``path``; the result has the same index.
     """
     split = pd.Series("train", index=table.index, dtype=object)
-    for _, group in table.groupby(["machine", "machine_id"], sort=True):
+    for _, group in table.groupby(["machine", "machine_id"], sort=True, dropna=False):
         anomalies = group.index[group["label"] == ANOMALY]
         normals = group.loc[group["label"] == NORMAL, "path"]
         ordered = sorted(normals.index, key=lambda i: (Path(normals[i]).name, normals[i]))
-        n_test = min(len(anomalies), len(ordered))
         split.loc[anomalies] = "test"
-        split.loc[ordered[len(ordered) - n_test:]] = "test"
+        split.loc[ordered[:len(anomalies)]] = "test"
     return split
+
+
+def fold_splits(table: pd.DataFrame) -> Iterator[tuple[int, pd.DataFrame, pd.DataFrame]]:
+    """Yield ``(fold, train_rows, test_rows)`` for every fold of ``table``, in ascending order.
+
+    This is the cross-validation protocol of datasets with predefined folds (ESC-50: 5,
+    UrbanSound8K: 10; chapter 03): each fold is the test set once and the other folds are
+    the training set. ``test_rows`` are the rows of ``fold``, ``train_rows`` all other rows;
+    both keep the table's index and order.
+
+    Raises:
+        DatasetError: some rows have no fold (machine datasets use ``split`` instead), or
+            there is only one fold.
+    """
+    if "fold" not in table.columns or table["fold"].isna().any():
+        missing = len(table) if "fold" not in table.columns else int(table["fold"].isna().sum())
+        raise DatasetError(
+            f"{missing} of {len(table)} clips have no fold. Cross-validation needs a dataset "
+            "with predefined folds (esc50, urbansound8k, toy_urban, or a folder of "
+            "<label>/ folders, which gets seeded folds); machine datasets use `split`."
+        )
+    folds = sorted(int(fold) for fold in table["fold"].unique())
+    if len(folds) < 2:
+        raise DatasetError(f"the table has a single fold ({folds}); cross-validation needs "
+                           "at least two.")
+    for fold in folds:
+        in_fold = (table["fold"] == fold).to_numpy()
+        yield fold, table[~in_fold], table[in_fold]
+
+
+def analysis_rate(table: pd.DataFrame) -> int:
+    """Return the sample rate (Hz) at which to analyse every clip of ``table`` (chapter 03).
+
+    That is the clips' own rate when they share one. When they do not (own recordings made
+    with different devices), it is the lowest rate in the table, with a warning: resampling
+    down never invents a frequency band that some clips do not have.
+
+    Raises:
+        DatasetError: the table is empty.
+    """
+    rates = sorted(int(rate) for rate in table["sample_rate"].unique())
+    if not rates:
+        raise DatasetError("the clip table is empty; there is no sample rate to analyse at.")
+    if len(rates) > 1:
+        warnings.warn(f"the clips have sample rates {rates} Hz; analysing all of them at the "
+                      f"lowest, {rates[0]} Hz, so that every clip covers the same bands.",
+                      stacklevel=2)
+    return rates[0]
 
 
 def training_parts(table: pd.DataFrame, *, validation_fraction: float = 0.2) -> pd.DataFrame:

@@ -15,8 +15,10 @@ path, with the columns of :data:`COLUMNS` (documented in :mod:`course_lib.clip_t
   (:func:`course_lib.real_datasets.load_folder`).
 
 Splits: for machines, per (machine, machine ID), the test set is all anomalies plus as many
-normal clips (the last ones by file name; DCASE uses its own ``train/``/``test/`` folders);
-the other normal clips are for training. For urban sounds, fold 10 is the test set.
+normal clips, the first ones by file name, as in the MIMII baseline (DCASE uses its own
+``train/``/``test/`` folders, anomaly_mini its file names); the other normal clips are for
+training. Sound classes carry their folds for cross-validation
+(:func:`course_lib.clip_table.fold_splits`); their ``split`` marks the last fold as test.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from tqdm import tqdm  # text bar on stderr: live in Jupyter, dropped from the built site
 
-from course_lib import audio, paths
+from course_lib import audio, clip_table, paths
 
 #: Feature kinds understood by :class:`FeatureConfig` and :func:`compute`.
 KINDS = ("logmel", "mfcc", "stft_db")
@@ -46,6 +46,14 @@ class FeatureConfig:
     ``fmax=None`` means ``sr / 2``. ``n_mels``/``fmin``/``fmax`` also apply to MFCCs (which are
     computed from the log-mel spectrogram); ``n_mfcc`` applies only to ``kind="mfcc"`` and
     ``power`` only to ``kind="logmel"`` (MFCCs always start from the power spectrum).
+
+    ``channel`` says which microphone of a multichannel file is analysed: ``0`` (default)
+    the first, as the MIMII baseline does with its 8-microphone array; ``"mean"`` the
+    average of all channels (librosa's mono mix-down). Mono files give the same either way.
+    Averaging microphones is a beamformer: it changes the spectrum and the SNR (chapter 03).
+
+    :meth:`for_rate` builds a configuration whose window and hop are fixed in seconds, so that
+    a method means the same at any sample rate.
     """
 
     kind: str = "logmel"
@@ -57,6 +65,25 @@ class FeatureConfig:
     fmax: float | None = None
     n_mfcc: int = 20
     power: float = 2.0
+    channel: int | str = 0
+
+    @classmethod
+    def for_rate(cls, sr: int, *, window_seconds: float = 0.064, hop_seconds: float = 0.032,
+                 **fields: object) -> FeatureConfig:
+        """Return a config for ``sr`` whose window and hop last the given times (chapter 04).
+
+        ``n_fft = round(window_seconds * sr)`` and ``hop_length = round(hop_seconds * sr)``:
+        at 16 kHz the defaults give the DCASE baseline's 1024 and 512 samples (64 ms and
+        32 ms); at 44.1 kHz they give 2822 and 1411, the same times. Other ``fields`` are
+        passed on (``kind``, ``n_mels``, ``channel``, ...).
+        """
+        for name, value in (("window_seconds", window_seconds), ("hop_seconds", hop_seconds)):
+            if not (isinstance(value, (int, float)) and value > 0):
+                raise ValueError(f"{name}={value!r} is invalid; pass a duration > 0 seconds.")
+        if not isinstance(sr, (int, np.integer)) or isinstance(sr, bool) or sr <= 0:
+            raise ValueError(f"sr={sr!r} is invalid; pass a positive whole number of Hz.")
+        return cls(sr=int(sr), n_fft=max(1, round(window_seconds * sr)),
+                   hop_length=max(1, round(hop_seconds * sr)), **fields)
 
     def __post_init__(self) -> None:
         """Check every field and normalise number types (so ``key()`` is stable)."""
@@ -93,6 +120,12 @@ class FeatureConfig:
             )
         if not self.power > 0:
             raise ValueError(f"power={self.power} is invalid; pass 1.0 (magnitude) or 2.0 (power).")
+        channel_ok = self.channel == "mean" or (
+            isinstance(self.channel, int) and not isinstance(self.channel, bool)
+            and self.channel >= 0)
+        if not channel_ok:
+            raise ValueError(f"channel={self.channel!r} is invalid; pass 0 (the first "
+                             "microphone), another channel index, or \"mean\".")
 
     def key(self) -> str:
         """Return a 12-character hex hash of all fields (the name of the cache folder)."""
@@ -317,9 +350,21 @@ def _read_cached(target: Path) -> np.ndarray | None:
         return None
 
 
-def _compute_file(path: Path, config: FeatureConfig, target: Path | None) -> np.ndarray:
-    """Return the features of one file, computed now and stored at ``target`` when given."""
-    y, _ = audio.load(path, sr=config.sr)
+def _compute_file(path: Path, config: FeatureConfig, target: Path | None,
+                  advice: str | None = None) -> np.ndarray:
+    """Return the features of one file, computed now and stored at ``target`` when given.
+
+    Raises:
+        AudioError: the file cannot be used; ``advice`` (what to do, given where the file
+            came from) is added to the message.
+    """
+    channel = None if config.channel == "mean" else int(config.channel)
+    try:
+        y, _ = audio.load(path, sr=config.sr, channel=channel)
+    except audio.AudioError as exc:
+        if advice is None:
+            raise
+        raise audio.AudioError(f"{exc} To fix it: {advice}.") from None
     result = compute(y, config)
     if target is not None:
         _write_atomically(target, lambda handle: np.save(handle, result, allow_pickle=False))
@@ -347,6 +392,14 @@ def _as_paths(paths_or_table: pd.DataFrame | Iterable[str | Path]) -> list[Path]
     return files
 
 
+def _advice(paths_or_table: pd.DataFrame | Iterable[str | Path], count: int) -> list[str | None]:
+    """Return per file what to do if it is damaged: from a table's ``dataset``, else None."""
+    if isinstance(paths_or_table, pd.DataFrame) and "dataset" in paths_or_table.columns:
+        return [clip_table.source_advice(name) if isinstance(name, str) else None
+                for name in paths_or_table["dataset"]]
+    return [None] * count
+
+
 def _write_config(config: FeatureConfig) -> None:
     """Write ``config.json`` into the cache folder so a human can tell what it holds."""
     target = feature_cache_dir(config) / "config.json"
@@ -367,7 +420,8 @@ def extract(
 
     Args:
         paths_or_table: audio file paths, or a DataFrame with a ``path`` column.
-        config: what to compute; files are loaded with ``audio.load(path, sr=config.sr)``.
+        config: what to compute; files are loaded at ``config.sr``, channel
+            ``config.channel``.
         cache: reuse/store ``.npy`` files under :func:`feature_cache_dir`. An entry is keyed by
             the file's resolved path, size and modification time, so editing a file or changing
             the config recomputes. Cache hits are read in this process; only the misses are
@@ -376,20 +430,24 @@ def extract(
         progress: show a ``tqdm`` progress bar.
 
     Raises:
-        AudioError: a file is missing or unreadable.
+        AudioError: a file is missing or unreadable. For a table from
+            :func:`course_lib.datasets.load`, the message says what to do given where the
+            file came from (regenerate, re-download, or fix your own file).
     """
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs={n_jobs!r} is invalid; pass 1, a larger number, or -1.")
     files = _as_paths(paths_or_table)
+    advice = _advice(paths_or_table, len(files))
     targets = [_cache_file(path, config) if cache else None for path in files]
     results = [None if target is None else _read_cached(target) for target in targets]
     todo = [i for i, result in enumerate(results) if result is None]
     if cache and todo:
         _write_config(config)
     if n_jobs == 1 or len(todo) < 2:
-        outputs = (_compute_file(files[i], config, targets[i]) for i in todo)
+        outputs = (_compute_file(files[i], config, targets[i], advice[i]) for i in todo)
     else:
-        jobs = (delayed(_compute_file)(files[i], config, targets[i]) for i in todo)
+        jobs = (delayed(_compute_file)(files[i], config, targets[i], advice[i])
+                for i in todo)
         outputs = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
     done = len(files) - len(todo)
     label = f"features ({config.kind})"

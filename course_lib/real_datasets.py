@@ -7,17 +7,26 @@ fresh RangeIndex. Specific to real data:
 * ``dataset`` is the name used to load it (``"esc50"``, ``"mimii:fan:6dB"``,
   ``"folder:/abs/path"``);
 * ``machine`` is the machine type of MIMII/DCASE/anomaly_mini and the folder's name for your
-  own folders; ``machine_id`` is e.g. ``"id_00"`` (the folder's name for folders);
+  own folders; ``machine_id`` is e.g. ``"id_00"`` (NA for anomaly_mini, which has no machine
+  IDs; the folder's name for folders);
 * ``fold`` is the official fold (ESC-50 1-5, UrbanSound8K 1-10) or the seeded fold of a
   ``<label>/*.wav`` folder; ``source_id`` is the machine ID, ``src_file`` (ESC-50), ``fsID``
   (UrbanSound8K) or ``<label>/<recording>`` (folders);
 * ``fault`` and ``severity`` are NA (not published per clip); ``snr_db`` is the mixing SNR
   of MIMII and anomaly_mini, NaN otherwise.
 
-Splits follow each dataset's convention: MIMII and anomaly_mini (when its metadata has no
-split) use :func:`course_lib.clip_table.anomaly_split` (per machine and machine_id, all
-anomalies plus the same number of normal clips, the last by file name, are test); DCASE uses
-its ``train/`` and ``test/`` folders; ESC-50 uses fold 5 and UrbanSound8K fold 10 as test.
+Each real dataset has exactly one known layout, the published one (see the ``documentation``
+of its :class:`~data_scripts.registry.Source`), and its loader parses that layout strictly:
+anything else is a :class:`DatasetError` that names the file and what was expected, and
+says what to do (:func:`course_lib.clip_table.source_advice`). Files whose sample rate or
+channel count differ from the published format are refused too.
+
+Splits follow each dataset's convention: MIMII uses the MIMII baseline's rule
+(:func:`course_lib.clip_table.anomaly_split`: per machine ID, all anomalies plus as many
+normal clips, the first by file name, are test); DCASE uses its ``train/`` and ``test/``
+folders and anomaly_mini its file names. ESC-50 and UrbanSound8K are evaluated by
+cross-validation over their folds (:func:`course_lib.clip_table.fold_splits`); their
+``split`` column marks the last fold (5 and 10) as test for chapters that need one split.
 
 Real datasets are installed with ``python -m data_scripts.download NAME``; loading one that is
 missing raises :class:`DatasetNotFoundError` naming that command. Chapters load them with
@@ -26,6 +35,7 @@ missing raises :class:`DatasetNotFoundError` naming that command. Chapters load 
 
 from __future__ import annotations
 
+import csv
 import re
 import warnings
 from collections.abc import Callable, Iterable
@@ -41,6 +51,7 @@ from course_lib.clip_table import (
     DatasetError,
     add_headers,
     anomaly_split,
+    source_advice,
     tidy,
 )
 from data_scripts import lockfile, registry
@@ -61,25 +72,45 @@ def real_names() -> list[str]:
 # --------------------------------------------------------------------------- shared helpers
 
 
-def _locate(folder: Path, relative: str) -> Path:
-    """Return the folder at or one level below ``folder`` that contains ``relative``.
-
-    Raises:
-        DatasetError: not found (the archive layout is unexpected).
-    """
-    for candidate in [folder, *sorted(p for p in folder.iterdir() if p.is_dir())]:
-        if (candidate / relative).exists():
-            return candidate
-    raise DatasetError(
-        f"Expected {relative} inside {folder} but it is not there: the extracted archive has "
-        "an unexpected layout. Delete the folder and run the download command again."
-    )
+def _layout_error(source: Source, what: str) -> DatasetError:
+    """Return the error for a departure from the published layout of ``source``."""
+    return DatasetError(f"{what}. This is not the published layout of {source.name} "
+                        f"({source.documentation}). To fix it: {source_advice(source.name)}.")
 
 
-def _audio_files(folder: Path) -> list[Path]:
-    """Return the audio files below ``folder`` (recursively), sorted."""
-    return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+def _require(path: Path, source: Source, what: str) -> Path:
+    """Return ``path`` if it exists, else raise the layout error saying ``what`` it holds."""
+    if not path.exists():
+        raise _layout_error(source, f"{path} is missing; it should hold {what}")
+    return path
+
+
+def _wav_files(folder: Path) -> list[Path]:
+    """Return the files in ``folder`` (not recursive, hidden names skipped), sorted."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def _check_format(table: pd.DataFrame, source: Source) -> pd.DataFrame:
+    """Return ``table`` after checking every file has the published rate and channel count."""
+    for column, expected, unit in (("sample_rate", source.sample_rate, " Hz"),
+                                   ("channels", source.channels, " channel(s)")):
+        if expected is None or not len(table):
+            continue
+        wrong = table[table[column] != expected]
+        if len(wrong):
+            raise _layout_error(
+                source, f"{len(wrong)} file(s) have {column.replace('_', ' ')} "
+                f"{sorted(set(wrong[column]))}, e.g. {wrong['path'].iloc[0]}, but every "
+                f"{source.name} file has {expected}{unit}")
+    return table
+
+
+def _with_headers(rows: list[dict[str, object]], source: Source) -> pd.DataFrame:
+    """Return the table of ``rows`` with header facts, checked against the published format."""
+    if not rows:
+        raise _layout_error(source, "no audio files were found")
+    table = add_headers(pd.DataFrame(rows), advice=source_advice(source.name))
+    return _check_format(table.assign(dataset=source.name), source)
 
 
 # --------------------------------------------------------------------------- real datasets
@@ -107,207 +138,173 @@ def dataset_folder(name: str, *, root: Path | None = None) -> Path:
     return root / source.folder
 
 
+_MIMII_NAME = re.compile(r"^\d{8}\.wav$")
+_MIMII_CONDITIONS = {"normal": NORMAL, "abnormal": ANOMALY}
+
+
 def _read_mimii(folder: Path, source: Source) -> pd.DataFrame:
-    """Return the MIMII table: ``id_XX/{normal,abnormal}/*.wav`` of one machine and SNR."""
+    """Return the MIMII table from ``id_XX/{normal,abnormal}/NNNNNNNN.wav`` of one archive.
+
+    The archive's top folder (the machine type) is the dataset folder; the split is the
+    MIMII baseline's (:func:`~course_lib.clip_table.anomaly_split`).
+    """
     _, machine, snr = source.name.split(":")
-    base = folder if any(folder.glob("id_*")) else _locate(folder, machine) / machine
+    id_dirs = sorted(p for p in folder.glob("id_*") if p.is_dir())
+    if not id_dirs:
+        raise _layout_error(source, f"{folder} holds no id_XX/ folders")
     rows = []
-    for id_dir in sorted(base.glob("id_*")):
-        for condition, label in (("normal", NORMAL), ("abnormal", ANOMALY)):
+    for id_dir in id_dirs:
+        extra = sorted(p.name for p in id_dir.iterdir()
+                       if not p.name.startswith(".") and p.name not in _MIMII_CONDITIONS)
+        if extra:
+            raise _layout_error(source, f"{id_dir} holds {extra}; expected only normal/ and "
+                                "abnormal/")
+        for condition, label in _MIMII_CONDITIONS.items():
+            files = _wav_files(_require(id_dir / condition, source, f"{condition} clips"))
+            odd = [p for p in files if not _MIMII_NAME.match(p.name)]
+            if odd:
+                raise _layout_error(source, f"unexpected file {odd[0]}; MIMII clips are named "
+                                    "NNNNNNNN.wav (8 digits)")
             rows += [{"path": str(p), "label": label, "machine_id": id_dir.name}
-                     for p in sorted((id_dir / condition).glob("*.wav"))]
-    if not rows:
-        raise DatasetError(f"No MIMII clips (id_XX/normal/*.wav) found below {base}.")
-    table = add_headers(pd.DataFrame(rows)).assign(
-        dataset=source.name, machine=machine, snr_db=registry.MIMII_SNRS[snr])
+                     for p in files]
+    table = _with_headers(rows, source).assign(machine=machine,
+                                               snr_db=registry.MIMII_SNRS[snr])
     table["source_id"] = table["machine_id"]
     table["split"] = anomaly_split(table)
     return table
 
 
-_DCASE_NAME = re.compile(r"^(normal|anomaly)_(id_\d+)_\d+\.wav$")
+_DCASE_NAME = re.compile(r"^(normal|anomaly)_(id_\d{2})_\d{8}\.wav$")
 
 
 def _read_dcase(folder: Path, source: Source) -> pd.DataFrame:
-    """Return the DCASE 2020 Task 2 table from ``train/`` and ``test/`` of one machine type."""
+    """Return the DCASE 2020 Task 2 table from ``train/`` and ``test/`` of one machine type.
+
+    Training clips are all normal; the test folder holds normal clips and anomalies in
+    unequal numbers, kept as published.
+    """
     machine = source.name.split(":")[1]
-    base = _locate(folder, "train")
     rows = []
     for split in ("train", "test"):
-        for path in sorted((base / split).glob("*.wav")):
+        for path in _wav_files(_require(folder / split, source, f"the {split} clips")):
             match = _DCASE_NAME.match(path.name)
-            if match is None:
-                raise DatasetError(
-                    f"Unexpected file name {path}: DCASE 2020 files are named "
-                    "{normal,anomaly}_id_XX_NNNNNNNN.wav. Remove the file or re-download."
-                )
+            if match is None or (split == "train" and match[1] != NORMAL):
+                raise _layout_error(
+                    source, f"unexpected file name {path}; DCASE 2020 files are named "
+                    "normal_id_XX_NNNNNNNN.wav in train/ and {normal,anomaly}_id_XX_NNNNNNNN.wav "
+                    "in test/")
             rows.append({"path": str(path), "split": split, "label": match[1],
                          "machine_id": match[2], "source_id": match[2]})
-    return add_headers(pd.DataFrame(rows)).assign(dataset=source.name, machine=machine)
+    return _with_headers(rows, source).assign(machine=machine)
+
+
+def _read_metadata(path: Path, columns: tuple[str, ...], source: Source) -> pd.DataFrame:
+    """Return the CSV at ``path`` after checking it has exactly the published ``columns``."""
+    meta = pd.read_csv(_require(path, source, "the metadata"), dtype=str,
+                       keep_default_na=False)
+    if tuple(meta.columns) != columns:
+        raise _layout_error(source, f"{path} has the columns {list(meta.columns)}; the "
+                            f"published ones are {list(columns)}")
+    return meta
+
+
+def _require_listed(rows: list[dict[str, object]], metadata: Path, source: Source) -> None:
+    """Raise the layout error if files listed in ``metadata`` are missing on disk."""
+    missing = [str(row["path"]) for row in rows if not Path(str(row["path"])).is_file()]
+    if missing:
+        raise _layout_error(source, f"{len(missing)} file(s) listed in {metadata} are missing, "
+                            f"e.g. {missing[:3]}")
+
+
+_ESC50_COLUMNS = ("filename", "fold", "target", "category", "esc10", "src_file", "take")
 
 
 def _read_esc50(folder: Path, source: Source) -> pd.DataFrame:
-    """Return the ESC-50 table from ``meta/esc50.csv`` and ``audio/`` (fold 5 = test)."""
-    base = _locate(folder, "meta/esc50.csv")
-    meta = pd.read_csv(base / "meta" / "esc50.csv")
-    rows = [{"path": str(base / "audio" / name), "label": label, "fold": int(fold),
-             "source_id": str(src), "split": "test" if int(fold) == 5 else "train"}
-            for name, label, fold, src in zip(meta["filename"], meta["category"], meta["fold"],
-                                              meta["src_file"], strict=True)]
-    _require_files(rows, base / "meta" / "esc50.csv")
-    return add_headers(pd.DataFrame(rows)).assign(dataset=source.name)
+    """Return the ESC-50 table from ``meta/esc50.csv`` and ``audio/`` (5 folds)."""
+    metadata = folder / "meta" / "esc50.csv"
+    meta = _read_metadata(metadata, _ESC50_COLUMNS, source)
+    rows = []
+    for name, fold, target, category, src, take in zip(
+            meta["filename"], meta["fold"], meta["target"], meta["category"],
+            meta["src_file"], meta["take"], strict=True):
+        if name != f"{fold}-{src}-{take}-{target}.wav":
+            raise _layout_error(source, f"{metadata} lists {name!r} with fold {fold}, "
+                                f"src_file {src}, take {take}, target {target}; ESC-50 names "
+                                "are {fold}-{src_file}-{take}-{target}.wav")
+        rows.append({"path": str(folder / "audio" / name), "label": category,
+                     "fold": int(fold), "source_id": src,
+                     "split": "test" if int(fold) == 5 else "train"})
+    _require_listed(rows, metadata, source)
+    return _with_headers(rows, source)
+
+
+_URBAN_COLUMNS = ("slice_file_name", "fsID", "start", "end", "salience", "fold", "classID",
+                  "class")
 
 
 def _read_urbansound8k(folder: Path, source: Source) -> pd.DataFrame:
-    """Return the UrbanSound8K table from ``metadata/UrbanSound8K.csv`` (fold 10 = test)."""
-    base = _locate(folder, "metadata/UrbanSound8K.csv")
-    meta = pd.read_csv(base / "metadata" / "UrbanSound8K.csv")
-    rows = [{"path": str(base / "audio" / f"fold{fold}" / name), "label": label,
-             "fold": int(fold), "source_id": str(fs_id),
+    """Return the UrbanSound8K table from ``metadata/UrbanSound8K.csv`` (10 folds).
+
+    Files keep the format of their Freesound upload (rates, channels and bit depths vary),
+    so no format is enforced; chapters resample and mix down as they state.
+    """
+    metadata = folder / "metadata" / "UrbanSound8K.csv"
+    meta = _read_metadata(metadata, _URBAN_COLUMNS, source)
+    rows = [{"path": str(folder / "audio" / f"fold{fold}" / name), "label": label,
+             "fold": int(fold), "source_id": fs_id,
              "split": "test" if int(fold) == 10 else "train"}
             for name, label, fold, fs_id in zip(meta["slice_file_name"], meta["class"],
                                                 meta["fold"], meta["fsID"], strict=True)]
-    _require_files(rows, base / "metadata" / "UrbanSound8K.csv")
-    return add_headers(pd.DataFrame(rows)).assign(dataset=source.name)
+    _require_listed(rows, metadata, source)
+    return _with_headers(rows, source)
 
 
-def _require_files(rows: list[dict[str, object]], metadata: Path) -> None:
-    """Raise :class:`DatasetError` if files listed in ``metadata`` are missing on disk."""
-    missing = [str(row["path"]) for row in rows if not Path(str(row["path"])).is_file()]
-    if missing:
-        raise DatasetError(
-            f"{len(missing)} file(s) listed in {metadata} are missing, e.g. {missing[:3]}. "
-            "The extraction is incomplete: delete the dataset folder and download it again."
-        )
+_MINI_NAME = re.compile(r"^(train|test_normal|test_anomaly)_\d+\.wav$")
+_MINI_ORIGINAL = re.compile(r"^\d{8}\.wav$")
+_MINI_PARTS = {"train": ("train", NORMAL), "test_normal": ("test", NORMAL),
+               "test_anomaly": ("test", ANOMALY)}
 
 
-# anomaly_mini: its metadata.csv layout could not be confirmed, so columns are matched loosely.
-_FILE_COLUMNS = ("filename", "file_name", "file", "path", "filepath", "file_path", "fname",
-                 "wav", "audio", "audio_file")
-_LABEL_COLUMNS = ("label", "class", "category", "condition", "status", "state", "target",
-                  "anomaly", "is_anomaly", "abnormal", "is_abnormal")
-_SPLIT_COLUMNS = ("split", "subset", "set", "partition")
-_ID_COLUMNS = ("machine_id", "id", "model_id")
-_LABEL_VALUES = {
-    **dict.fromkeys(("normal", "ok", "good", "0", "false", "no"), NORMAL),
-    **dict.fromkeys(("abnormal", "anomaly", "anomalous", "broken", "faulty", "1", "true",
-                     "yes"), ANOMALY),
-}
-_SPLIT_VALUES = {
-    **dict.fromkeys(("train", "training", "dev", "development"), "train"),
-    **dict.fromkeys(("test", "testing", "eval", "evaluation"), "test"),
-}
-
-
-def _pick(columns: Iterable[str], wanted: tuple[str, ...]) -> str | None:
-    """Return the first column whose normalised name is in ``wanted``, or None."""
-    lookup = {str(c).strip().lower(): str(c) for c in columns}
-    return next((lookup[w] for w in wanted if w in lookup), None)
-
-
-def _label_from_path(path: Path) -> str | None:
-    """Return normal/anomaly from a folder or file-name prefix of ``path``, else None."""
-    words = [part.lower() for part in path.parent.parts] + [path.name.lower().split("_")[0]]
-    found = {_LABEL_VALUES[w] for w in words if w in ("normal", "abnormal", "anomaly")}
-    return found.pop() if len(found) == 1 else None
-
-
-def _mapped(values: pd.Series, mapping: dict[str, str], what: str, metadata: Path) -> pd.Series:
-    """Return ``values`` mapped through ``mapping`` (case-insensitive), or raise DatasetError."""
-    keys = values.astype(str).str.strip().str.lower()
-    unknown = sorted(set(keys) - set(mapping))
-    if unknown:
-        raise DatasetError(
-            f"{metadata}: unknown {what} value(s) {unknown}; expected one of {sorted(mapping)}."
-        )
-    return keys.map(mapping)
-
-
-def _machine_id(value: object, path: Path) -> str:
-    """Return ``id_XX`` from a metadata value or the file path; ``"unknown"`` if neither."""
-    text = "" if pd.isna(value) else str(value).strip()
-    if text.isdigit():
-        return f"id_{int(text):02d}"
-    match = re.search(r"id_\d+", text or str(path))
-    return match[0] if match else "unknown"
-
-
-def _resolve_paths(names: pd.Series, base: Path, metadata: Path) -> list[Path]:
-    """Return the audio file of each metadata entry: relative to ``base``, else by file name."""
-    by_name: dict[str, list[Path]] = {}
-    for path in _audio_files(base):
-        by_name.setdefault(path.name, []).append(path)
-    resolved: list[Path] = []
-    for name in names.astype(str):
-        direct = base / name
-        matches = [direct] if direct.is_file() else by_name.get(Path(name).name, [])
-        if len(matches) != 1:
-            raise DatasetError(
-                f"{metadata} lists {name!r}, which cannot be found (uniquely) below {base}. "
-                "Delete the anomaly_mini folder and download it again."
-            )
-        resolved.append(matches[0])
-    return resolved
+def _mini_rows(metadata: Path, source: Source) -> list[tuple[str, str]]:
+    """Return the (course name, MIMII name) rows of anomaly_mini's header-less metadata."""
+    with metadata.open(newline="", encoding="utf-8") as handle:
+        lines = [row for row in csv.reader(handle) if row]
+    seen: set[str] = set()
+    for number, row in enumerate(lines, start=1):
+        where = f"{metadata}, line {number} ({','.join(row)!r})"
+        if len(row) != 2:
+            raise _layout_error(source, f"{where} has {len(row)} fields; each line holds "
+                                "two: course file name, original MIMII file name")
+        if not (_MINI_NAME.match(row[0]) and _MINI_ORIGINAL.match(row[1])):
+            raise _layout_error(source, f"{where} is not `train_N.wav|test_normal_N.wav|"
+                                "test_anomaly_N.wav,NNNNNNNN.wav` (the file has no header)")
+        if row[0] in seen:
+            raise _layout_error(source, f"{where} lists {row[0]} a second time")
+        seen.add(row[0])
+    return [(row[0], row[1]) for row in lines]
 
 
 def _read_anomaly_mini(folder: Path, source: Source) -> pd.DataFrame:
-    """Return the anomaly_mini table from its ``metadata.csv`` (read tolerantly).
+    """Return the anomaly_mini table: ``metadata.csv`` (no header) and 30 WAVs, flat.
 
-    Assumed layout (not confirmed from the published archive): a ``metadata.csv`` at the top
-    (or one folder down) with
-
-    * a file column (``filename``, ``file``, ``path``, ``fname``, …) relative to the CSV's
-      folder; files are also found by name anywhere below it;
-    * a label column (``label``, ``class``, ``condition``, ``status``, ``anomaly``, …) with
-      ``normal``/``abnormal``/``anomaly`` or 0/1 values; without it the label comes from a
-      ``normal``/``abnormal`` folder or file-name prefix;
-    * optionally a split column (``split``, ``subset``, ``set``: train/test), else a
-      ``train``/``test`` folder in the path, else the MIMII rule (test = 5 anomalies + 5 normals);
-    * optionally ``machine_id``/``id``, else ``id_XX`` from the path, else ``"unknown"``.
+    Label and split come from the name: ``train_N.wav`` (normal, train),
+    ``test_normal_N.wav`` and ``test_anomaly_N.wav`` (test). The clips are MIMII valve at
+    6 dB and have no machine ID (``machine_id`` is NA: one detector for all clips).
     """
-    base = _locate(folder, "metadata.csv")
-    metadata = base / "metadata.csv"
-    meta = pd.read_csv(metadata)
-    file_column = _pick(meta.columns, _FILE_COLUMNS)
-    label_column = _pick(meta.columns, _LABEL_COLUMNS)
-    if file_column is None:
-        raise DatasetError(
-            f"{metadata} has columns {list(meta.columns)}, but none of the expected file "
-            f"columns {list(_FILE_COLUMNS)} (and optionally a label column such as "
-            f"{list(_LABEL_COLUMNS[:4])}). Please report this layout to the course authors."
-        )
-    files = _resolve_paths(meta[file_column], base, metadata)
-    if label_column is not None:
-        labels = list(_mapped(meta[label_column], _LABEL_VALUES, "label", metadata))
-    else:
-        labels = [_label_from_path(path.relative_to(base)) for path in files]
-        if None in labels:
-            raise DatasetError(
-                f"{metadata} has no label column (expected one of {list(_LABEL_COLUMNS)}) and "
-                "the file paths do not say normal/abnormal either."
-            )
-    id_column = _pick(meta.columns, _ID_COLUMNS)
-    ids = meta[id_column] if id_column else pd.Series(pd.NA, index=meta.index)
-    rows = [{"path": str(path), "label": label, "machine_id": _machine_id(value, path)}
-            for path, label, value in zip(files, labels, ids, strict=True)]
-    table = add_headers(pd.DataFrame(rows)).assign(dataset=source.name, machine="valve",
-                                                   snr_db=6.0)
-    table["source_id"] = table["machine_id"]
-    table["split"] = _mini_split(table, meta, metadata, base)
-    return table
-
-
-def _mini_split(table: pd.DataFrame, meta: pd.DataFrame, metadata: Path, base: Path) -> pd.Series:
-    """Return anomaly_mini's split: split column, else train/test folders, else the MIMII rule."""
-    split_column = _pick(meta.columns, _SPLIT_COLUMNS)
-    if split_column is not None:
-        return pd.Series(list(_mapped(meta[split_column], _SPLIT_VALUES, "split", metadata)),
-                         index=table.index)
-    folders = [next((p.lower() for p in Path(path).relative_to(base).parts[:-1]
-                     if p.lower() in ("train", "test")), None) for path in table["path"]]
-    if None not in folders:
-        return pd.Series(folders, index=table.index)
-    return anomaly_split(table)
+    metadata = _require(folder / "metadata.csv", source, "the list of clips")
+    listed = _mini_rows(metadata, source)
+    names = {name for name, _ in listed}
+    unlisted = [p.name for p in _wav_files(folder) if p.suffix.lower() in AUDIO_SUFFIXES
+                and p.name not in names]
+    if unlisted:
+        raise _layout_error(source, f"{folder} holds audio files that {metadata} does not "
+                            f"list: {unlisted[:3]}")
+    rows = []
+    for name, _ in listed:
+        split, label = _MINI_PARTS[name.rsplit("_", 1)[0]]
+        rows.append({"path": str(folder / name), "split": split, "label": label})
+    _require_listed(rows, metadata, source)
+    return _with_headers(rows, source).assign(machine="valve", snr_db=6.0)
 
 
 _READERS: dict[str, Callable[[Path, Source], pd.DataFrame]] = {
@@ -330,7 +327,8 @@ def load_real(name: str, *, root: Path | None = None) -> pd.DataFrame:
     Raises:
         KeyError: unknown name.
         DatasetNotFoundError: not downloaded yet (the message gives the command).
-        DatasetError: unexpected layout or unreadable file (the message names it).
+        DatasetError: not the published layout or format, or an unreadable file (the
+            message names it and says how to re-install the dataset).
     """
     source = registry.get(name)
     folder = dataset_folder(source.name, root=root)

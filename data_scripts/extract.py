@@ -5,7 +5,7 @@ links that point outside the destination and device files are refused with
 :class:`UnsafeArchiveError`. Extraction happens in a hidden temporary sibling folder
 (``.<name>.partial-XXXX``); the completion marker is written into it and only then is the
 folder renamed into place. A crash or error therefore never leaves a folder that looks
-complete. If the archive holds a single top-level folder (``ESC-50-master/``, ``fan/``), its
+complete. If the archive holds a single top-level folder (``ESC-50-<commit>/``, ``fan/``), its
 content becomes the dataset folder. macOS ``__MACOSX/`` resource folders are skipped.
 """
 

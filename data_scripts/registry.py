@@ -14,9 +14,15 @@ Naming scheme
 * ``esc50`` and ``urbansound8k``.
 
 Checksums: ``known_hash`` is pooch's ``"<alg>:<hex>"`` form. The anomaly_mini sha256 comes
-from the curriculum; the Zenodo md5 sums are the ones Zenodo publishes for each file. The
-ESC-50 archive is a moving GitHub branch snapshot, so it has no pin: its sha256 is recorded
-in the lock file at the first download instead (see ``data_scripts.download``).
+from the curriculum; the Zenodo md5 sums are the ones Zenodo publishes for each file. ESC-50
+is published as a GitHub repository without checksums; the course downloads the archive of
+one fixed commit (:data:`ESC50_COMMIT`), so its content cannot move, and records the sha256
+of the first download in the lock file (see ``data_scripts.download``).
+
+Published formats: :attr:`Source.sample_rate` and :attr:`Source.channels` are the format every
+file of the dataset has according to its documentation (:attr:`Source.documentation`); the
+loaders refuse files that differ. ``None`` means the dataset mixes formats (UrbanSound8K
+keeps the format of each Freesound upload).
 """
 
 from __future__ import annotations
@@ -32,6 +38,13 @@ DOWNLOADS_FOLDER = "downloads"
 MIMII_MACHINES = ("fan", "pump", "slider", "valve")
 MIMII_SNRS = {"6dB": 6.0, "0dB": 0.0, "-6dB": -6.0}
 DCASE2020_MACHINES = ("fan", "pump", "slider", "valve", "ToyCar", "ToyConveyor")
+#: The ESC-50 commit whose archive the course downloads (a 2021 state of master; the audio
+#: and metadata have not changed since release 2.0.0 of 2017).
+ESC50_COMMIT = "5983fb0c35e751b452e7c562d9207f27b76ddf0d"
+
+_MIMII_DOCS = "https://zenodo.org/records/3384388 (Purohit et al., 2019, arXiv:1909.09347)"
+_DCASE_DOCS = ("https://dcase.community/challenge2020/task-unsupervised-detection-of-"
+               "anomalous-sounds (Koizumi et al., 2020)")
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,9 @@ class Source:
         kind: ``"zip"`` or ``"tar.gz"``.
         folder: destination folder relative to the data root (``/`` separated).
         description: one line about the content.
+        documentation: where the layout and format are published.
+        sample_rate: the published sample rate of every file in Hz, ``None`` if it varies.
+        channels: the published channel count of every file, ``None`` if it varies.
     """
 
     name: str
@@ -59,6 +75,9 @@ class Source:
     kind: str
     folder: str
     description: str
+    documentation: str
+    sample_rate: int | None
+    channels: int | None
 
 
 _ZENODO = "https://zenodo.org/records/{record}/files/{filename}?download=1"
@@ -127,6 +146,9 @@ def _mimii(machine: str, snr: str) -> Source:
         kind="zip",
         folder=f"mimii/{snr_folder(snr)}/{machine}",
         description=f"MIMII {machine}, SNR {snr}: 8-channel 16 kHz 10 s clips, 4 machine IDs",
+        documentation=_MIMII_DOCS,
+        sample_rate=16000,
+        channels=8,
     )
 
 
@@ -143,6 +165,9 @@ def _dcase(machine: str) -> Source:
         kind="zip",
         folder=f"dcase2020_task2/{machine}",
         description=f"DCASE 2020 Task 2 dev data, {machine}: 16 kHz mono 10 s clips",
+        documentation=_DCASE_DOCS,
+        sample_rate=16000,
+        channels=1,
     )
 
 
@@ -160,17 +185,25 @@ def _fixed_sources() -> list[Source]:
             kind="zip",
             folder="anomaly_mini",
             description="30 MIMII valve clips (6 dB), 44.1 kHz, 2.5 s, with metadata.csv",
+            documentation="https://github.com/machinelistening/machinelistening.github.io "
+            "(anomaly_mini.zip: flat folder, header-less metadata.csv)",
+            sample_rate=44100,
+            channels=1,
         ),
         Source(
             name="esc50",
-            url="https://github.com/karolpiczak/ESC-50/archive/master.zip",
-            filename="ESC-50-master.zip",
+            url=f"https://github.com/karolpiczak/ESC-50/archive/{ESC50_COMMIT}.zip",
+            filename=f"ESC-50-{ESC50_COMMIT}.zip",
             known_hash=None,
             size_bytes=646_000_000,
             licence="CC BY-NC 3.0",
             kind="zip",
             folder="esc50",
             description="ESC-50: 2000 clips of 5 s, 44.1 kHz, 50 classes, 5 folds",
+            documentation="https://github.com/karolpiczak/ESC-50 (README: repository content; "
+            "Piczak, 2015)",
+            sample_rate=44100,
+            channels=1,
         ),
         Source(
             name="urbansound8k",
@@ -178,10 +211,14 @@ def _fixed_sources() -> list[Source]:
             filename="UrbanSound8K.tar.gz",
             known_hash="md5:9aa69802bbf37fb986f71ec1483a196e",
             size_bytes=6_000_000_000,
-            licence="CC BY-NC 4.0",
+            licence="CC BY-NC 3.0",
             kind="tar.gz",
             folder="urbansound8k",
             description="UrbanSound8K: 8732 clips up to 4 s, 10 classes, 10 folds",
+            documentation="https://urbansounddataset.weebly.com/urbansound8k.html "
+            "(Salamon et al., 2014)",
+            sample_rate=None,
+            channels=None,
         ),
     ]
 

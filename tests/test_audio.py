@@ -107,7 +107,7 @@ def test_load_reads_mp3(tmp_path, sine):
 
 def _write_bad_file(tmp_path, kind: str):
     """Write one kind of broken audio file and return (path, expected advice substring)."""
-    regenerate = "python -m data_scripts.make_toy"
+    replace = "intact copy"
     good = io.BytesIO()
     sf.write(good, np.zeros(100), SR, format="WAV", subtype="PCM_16")
     if kind == "missing":
@@ -115,7 +115,7 @@ def _write_bad_file(tmp_path, kind: str):
     if kind == "empty":
         path = tmp_path / "empty.wav"
         path.write_bytes(b"")
-        return path, regenerate
+        return path, replace
     if kind == "random_bytes":
         path = tmp_path / "random.wav"
         path.write_bytes(np.random.default_rng(1).bytes(2000))
@@ -123,7 +123,7 @@ def _write_bad_file(tmp_path, kind: str):
     if kind == "truncated_header":
         path = tmp_path / "truncated.wav"
         path.write_bytes(good.getvalue()[:20])
-        return path, regenerate
+        return path, replace
     if kind == "text_renamed_wav":
         path = tmp_path / "notes.wav"
         path.write_text("these are notes, not audio\n" * 20)
@@ -139,11 +139,11 @@ def _write_bad_file(tmp_path, kind: str):
     if kind == "nan_samples":
         path = tmp_path / "nan.wav"
         sf.write(path, np.array([0.0, np.nan, 0.1, np.inf]), SR, subtype="FLOAT")
-        return path, regenerate
+        return path, replace
     if kind == "zero_frames":
         path = tmp_path / "zero.wav"
         sf.write(path, np.zeros(0), SR, subtype="PCM_16")
-        return path, regenerate
+        return path, replace
     if kind == "folder":
         path = tmp_path / "folder.wav"
         path.mkdir()
@@ -194,6 +194,9 @@ def test_info_rejects_bad_files(tmp_path, kind):
         {"offset": 5.0},
         {"duration": 0.0},
         {"duration": float("nan")},
+        {"channel": -1},
+        {"channel": 1},
+        {"channel": True},
     ],
 )
 def test_load_rejects_bad_parameters(tmp_path, sine, kwargs):
@@ -400,3 +403,20 @@ def test_wav_and_flac_store_the_same_rounded_samples(tmp_path, subtype, bits):
     from_flac, _ = audio.load(flac)
     np.testing.assert_array_equal(from_wav, from_flac)
     np.testing.assert_allclose(from_wav, audio.quantise(y, bits=bits), atol=1e-7)
+
+
+def test_load_picks_one_channel_of_a_microphone_array(tmp_path):
+    # MIMII files hold 8 microphones (WAVE_FORMAT_EXTENSIBLE); its baseline uses channel 0
+    rng = np.random.default_rng(3)
+    array = 0.1 * rng.standard_normal((800, 8)).astype(np.float32)
+    path = tmp_path / "array.wav"
+    sf.write(path, array, SR, format="WAVEX", subtype="FLOAT")
+    first, _ = audio.load(path, channel=0)
+    last, _ = audio.load(path, channel=7)
+    mixed, _ = audio.load(path)
+    np.testing.assert_array_equal(first, array[:, 0])
+    np.testing.assert_array_equal(last, array[:, 7])
+    np.testing.assert_allclose(mixed, array.mean(axis=1), atol=1e-7)
+    assert audio.load(path, channel=3, mono=False)[0].shape == (800,)  # channel wins
+    with pytest.raises(audio.AudioError, match="from 0 to 7"):
+        audio.load(path, channel=8)

@@ -122,7 +122,8 @@ def test_machine_split_is_balanced_per_id_without_overlap(course_data: Path) -> 
         assert counts["normal"] == counts["anomaly"] == 3, (machine, machine_id)
         ids = table[(table["machine"] == machine) & (table["machine_id"] == machine_id)]
         normal_paths = sorted(ids.loc[ids["label"] == "normal", "path"])
-        assert sorted(group.loc[group["label"] == "normal", "path"]) == normal_paths[-3:]
+        # the MIMII baseline tests on the first normal files of each machine ID
+        assert sorted(group.loc[group["label"] == "normal", "path"]) == normal_paths[:3]
 
 
 def test_single_machine_tables_partition_the_full_table(course_data: Path) -> None:
@@ -177,7 +178,7 @@ REAL_LAYOUTS = {  # name -> (stage the archive's content, archive file name)
     "anomaly_mini": (make_anomaly_mini, "anomaly_mini.zip"),
     "mimii:pump:-6dB": (lambda stage: make_mimii(stage, "pump"), "-6_dB_pump.zip"),
     "dcase2020_task2:ToyCar": (lambda stage: make_dcase(stage, "ToyCar"), "dev_data_ToyCar.zip"),
-    "esc50": (make_esc50, "ESC-50-master.zip"),
+    "esc50": (make_esc50, registry.get("esc50").filename),
     "urbansound8k": (make_urbansound8k, "UrbanSound8K.tar.gz"),
 }
 
@@ -287,7 +288,8 @@ def test_anomaly_split_is_the_mimii_rule() -> None:
     table.index = table.index + 100  # the result keeps the input's index
     split = clip_table.anomaly_split(table)
     assert split.index.equals(table.index)
-    assert split.tolist() == ["test", "train", "test", "train", "test", "test",
+    # published MIMII baseline: the *first* len(abnormal) normal files by name are test
+    assert split.tolist() == ["train", "test", "test", "test", "train", "test",
                               "test", "test", "test", "test", "test"]
     assert toy_datasets.anomaly_split is real_datasets.anomaly_split is clip_table.anomaly_split
 
@@ -336,3 +338,22 @@ def test_training_parts_refuses_ids_without_enough_clips():
         clip_table.training_parts(_parts_table({"id_00": 5, "id_02": 1}))
     with pytest.raises(ValueError, match="between 0 and 1"):
         clip_table.training_parts(_parts_table({"id_00": 5}), validation_fraction=1.0)
+
+
+def test_analysis_rate_is_the_clips_own_rate_or_the_lowest_with_a_warning() -> None:
+    same = pd.DataFrame({"sample_rate": [44100, 44100]})
+    assert clip_table.analysis_rate(same) == 44100  # never a rate fixed for the toy data
+    mixed = pd.DataFrame({"sample_rate": [48000, 16000, 44100]})
+    with pytest.warns(UserWarning, match=r"\[16000, 44100, 48000\].*16000 Hz"):
+        assert clip_table.analysis_rate(mixed) == 16000
+    with pytest.raises(clip_table.DatasetError, match="empty"):
+        clip_table.analysis_rate(mixed.iloc[:0])
+
+
+def test_source_advice_fits_where_the_data_came_from() -> None:
+    assert "make_toy" in clip_table.source_advice("toy_valve")
+    own = clip_table.source_advice("folder:/home/me/pump")
+    assert "remove this file in your folder" in own
+    assert "download" not in own and "toy" not in own
+    assert "python -m data_scripts.download esc50" in clip_table.source_advice("esc50")
+    assert "--from-file" in clip_table.source_advice("esc50")

@@ -23,6 +23,8 @@ from real_fixtures import (
 from course_lib import real_datasets
 from data_scripts import download, extract, lockfile, registry
 
+ESC50_ARCHIVE = registry.get("esc50").filename  # a fixed commit's archive
+
 
 def sha256_of(path: Path) -> str:
     """Return the hex sha256 of ``path``."""
@@ -54,7 +56,7 @@ def mini_zip(tmp_path) -> Path:
 @pytest.fixture()
 def esc50_zip(tmp_path) -> Path:
     """Return an ESC-50-like GitHub archive."""
-    return zip_folder(make_esc50(tmp_path / "stage_esc"), tmp_path / "ESC-50-master.zip")
+    return zip_folder(make_esc50(tmp_path / "stage_esc"), tmp_path / ESC50_ARCHIVE)
 
 
 def pin(monkeypatch, name: str, known_hash: str | None) -> None:
@@ -120,6 +122,23 @@ def test_registry_names_and_case_insensitive_lookup():
     assert registry.get("dcase2020_task2:toycar").url.endswith("dev_data_ToyCar.zip?download=1")
     with pytest.raises(KeyError, match="Valid names"):
         registry.get("mimii:fan:3dB")
+
+
+def test_registry_states_published_sources_and_formats():
+    # ESC-50's master archive moves when GitHub rebuilds it: the course pins one commit
+    esc50 = registry.get("esc50")
+    assert esc50.url.endswith(f"/archive/{registry.ESC50_COMMIT}.zip")
+    assert len(registry.ESC50_COMMIT) == 40 and "master" not in esc50.url
+    # UrbanSound8K is published under CC BY-NC 3.0 and mixes file formats
+    urban = registry.get("urbansound8k")
+    assert urban.licence == "CC BY-NC 3.0"
+    assert urban.sample_rate is None and urban.channels is None
+    formats = {name: (registry.get(name).sample_rate, registry.get(name).channels)
+               for name in ("anomaly_mini", "mimii:valve:6dB", "dcase2020_task2:fan", "esc50")}
+    assert formats == {"anomaly_mini": (44100, 1), "mimii:valve:6dB": (16000, 8),
+                       "dcase2020_task2:fan": (16000, 1), "esc50": (44100, 1)}
+    assert all(source.documentation.startswith("https://")
+               for source in registry.sources().values())
 
 
 def test_unknown_name_and_bad_arguments_exit_nonzero(root, capsys):
@@ -220,11 +239,11 @@ def test_temporary_file_of_a_killed_download_is_cleared(root, server, esc50_zip)
 
 @pytest.mark.parametrize("status", [404, 500])
 def test_http_error_names_url_and_from_file(root, server, status):
-    server.faults["/ESC-50-master.zip"] = status
+    server.faults[f"/{ESC50_ARCHIVE}"] = status
     with pytest.raises(download.DownloadError) as info:
         quiet_install("esc50")
     message = str(info.value)
-    assert str(status) in message and f"{server.url}/ESC-50-master.zip" in message
+    assert str(status) in message and f"{server.url}/{ESC50_ARCHIVE}" in message
     assert "python -m data_scripts.download esc50 --from-file PATH" in message
     assert leftovers(root) == []
 
@@ -241,11 +260,11 @@ def test_unreachable_host_names_url_and_from_file(root, monkeypatch, capsys):
     monkeypatch.setenv(registry.MIRROR_ENV_VAR, mirror)
     assert download.main(["esc50", "--no-progress", "--retries", "0"]) == 1
     err = capsys.readouterr().err
-    assert f"{mirror}/ESC-50-master.zip" in err and "--from-file PATH" in err
+    assert f"{mirror}/{ESC50_ARCHIVE}" in err and "--from-file PATH" in err
 
 
 def test_downloaded_unsafe_archive_is_refused_and_deleted(root, server, tmp_path):
-    serve(server, zip_with_member(tmp_path / "evil.zip", "../escaped.txt"), "ESC-50-master.zip")
+    serve(server, zip_with_member(tmp_path / "evil.zip", "../escaped.txt"), ESC50_ARCHIVE)
     with pytest.raises(extract.UnsafeArchiveError):
         quiet_install("esc50")
     assert leftovers(root) == [] and not (root / "escaped.txt").exists()
@@ -274,7 +293,7 @@ def test_from_file_with_wrong_checksum_is_refused_untouched(root, esc50_zip, mon
 
 
 def test_from_file_with_damaged_archive_installs_and_locks_nothing(root, tmp_path):
-    broken = tmp_path / "ESC-50-master.zip"
+    broken = tmp_path / ESC50_ARCHIVE
     broken.write_bytes(b"PK\x03\x04 this is not really a zip")
     with pytest.raises(extract.ArchiveError, match="damaged"):
         quiet_install("esc50", from_file=broken)

@@ -9,6 +9,7 @@ import librosa
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 
 from course_lib import audio, features, paths
 
@@ -113,6 +114,8 @@ def test_features_reject_bad_signals(bad):
         ({"kind": "mfcc", "n_mfcc": 80}, "1..64"),
         ({"power": 0.0}, "power"),
         ({"n_fft": 1024.5}, "n_fft"),
+        ({"channel": -1}, "channel"),
+        ({"channel": "left"}, "channel"),
     ],
 )
 def test_feature_config_validates(changes, match):
@@ -127,8 +130,25 @@ def test_feature_config_key_is_short_stable_and_field_sensitive():
     assert features.FeatureConfig(fmin=0, sr=16000.0).key() == key
     assert features.FeatureConfig(n_mels=40).key() != key
     assert features.FeatureConfig(kind="mfcc").key() != key
+    assert features.FeatureConfig(channel="mean").key() != key
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.n_mels = 10
+
+
+def test_for_rate_fixes_window_and_hop_in_seconds():
+    # at 16 kHz the DCASE baseline's 1024/512 samples; at any rate the same 64 ms / 32 ms
+    assert features.FeatureConfig.for_rate(16000) == features.FeatureConfig()
+    for sr in (22050, 44100, 48000):
+        config = features.FeatureConfig.for_rate(sr, n_mels=128, kind="mfcc")
+        assert abs(config.n_fft / sr - 0.064) < 0.5 / sr
+        assert abs(config.hop_length / sr - 0.032) < 0.5 / sr
+        assert (config.sr, config.n_mels, config.kind) == (sr, 128, "mfcc")
+    assert features.FeatureConfig.for_rate(8000, window_seconds=0.025,
+                                           hop_seconds=0.01).n_fft == 200
+    with pytest.raises(ValueError, match="hop_seconds"):
+        features.FeatureConfig.for_rate(16000, hop_seconds=0)
+    with pytest.raises(ValueError, match="sr"):
+        features.FeatureConfig.for_rate(16000.5)
 
 
 # --- layouts --------------------------------------------------------------------------------
@@ -318,3 +338,30 @@ def test_progress_bar_can_be_switched_off(clips, capsys):
     assert capsys.readouterr().err == ""
     features.extract(clips, CONFIG, progress=True)
     assert "features (logmel)" in capsys.readouterr().err
+
+
+def test_extract_analyses_channel_0_unless_asked_to_mix(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path / "data"))
+    rng = np.random.default_rng(5)
+    array = np.stack([0.5 * rng.uniform(-1, 1, 4000), 0.01 * rng.uniform(-1, 1, 4000)], 1)
+    path = audio.save(tmp_path / "two_mics.wav", array.T, SR)
+    first = features.extract([path], CONFIG, progress=False)[0]
+    mixed = features.extract([path], dataclasses.replace(CONFIG, channel="mean"),
+                             progress=False)[0]
+    np.testing.assert_allclose(first, features.compute(audio.load(path, channel=0)[0], CONFIG))
+    assert mixed.mean() < first.mean() - 3  # the quiet second microphone halves the level
+
+
+def test_extract_advice_fits_where_the_clip_came_from(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path / "data"))
+    bad = tmp_path / "nan.wav"
+    sf.write(bad, np.array([0.0, np.nan, 0.1]), SR, subtype="FLOAT")
+    expected = {"toy_fan": "make_toy", "folder:/my/rec": "remove this file in your folder",
+                "mimii:fan:6dB": "data_scripts.download mimii:fan:6dB"}
+    for dataset, advice in expected.items():
+        table = pd.DataFrame({"path": [str(bad)], "dataset": [dataset]})
+        with pytest.raises(audio.AudioError, match="NaN") as caught:
+            features.extract(table, CONFIG, progress=False)
+        assert advice in str(caught.value), dataset
+        if dataset.startswith("folder:"):
+            assert "download" not in str(caught.value) and "toy" not in str(caught.value)
