@@ -1,11 +1,26 @@
-"""Test helpers: tiny archives in each real dataset's layout, their install, an HTTP server.
+"""Test helpers: tiny archives in each real dataset's published layout, their install, a server.
 
-The archives imitate the published ones (folder names, file naming, metadata columns) with
-a few very short clips, so downloads, extraction and loaders run in well under a second.
-:func:`make_dcase`, :func:`make_mimii`, :func:`make_anomaly_mini` and :func:`make_urbansound8k`
-take a ``write`` function for tests that need longer clips with real content (the chapter
-runs). The server listens on 127.0.0.1
-only; tests never touch the internet.
+Each stand-in copies the published layout exactly (top folder, folder and file names,
+metadata files and columns, audio format) with few and, where the format allows it, very
+short clips, so downloads, extraction and loaders run in about a second. Where the layout
+comes from:
+
+* anomaly_mini: the course's own archive: ``anomaly_mini/metadata.csv`` (no header) and 30
+  flat WAVs of MIMII valve at 6 dB, 44.1 kHz mono 16-bit 2.5 s;
+* MIMII (Zenodo 3384388): ``<machine>/id_XX/{normal,abnormal}/NNNNNNNN.wav``, 8-channel
+  16 kHz 16-bit WAVE_FORMAT_EXTENSIBLE, numbering restarting at 00000000 in ``abnormal/``;
+* DCASE 2020 Task 2 dev: ``<machine>/train/normal_id_XX_NNNNNNNN.wav`` and
+  ``<machine>/test/{normal,anomaly}_id_XX_NNNNNNNN.wav``, 16 kHz mono 16-bit;
+* ESC-50: GitHub's archive of commit :data:`data_scripts.registry.ESC50_COMMIT`
+  (``ESC-50-<commit>/meta/esc50.csv``, ``audio/{fold}-{src_file}-{take}-{target}.wav``,
+  44.1 kHz mono 16-bit 5 s);
+* UrbanSound8K: ``UrbanSound8K/metadata/UrbanSound8K.csv`` and ``audio/fold1..10/``, each
+  file in the format of its Freesound upload (:data:`URBAN_FORMATS`).
+
+:func:`make_dcase`, :func:`make_mimii`, :func:`make_anomaly_mini` and
+:func:`make_urbansound8k` take a ``write`` function for tests that need longer clips with
+real content (the chapter runs). The server listens on 127.0.0.1 only; tests never touch
+the internet.
 """
 
 from __future__ import annotations
@@ -26,66 +41,90 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from course_lib import paths, synth
+from course_lib import audio, paths, synth
 from data_scripts import download, lockfile, registry
 
 #: ``write(path, label, seed) -> path`` writes one clip of class or condition ``label``.
 ClipWriter = Callable[[Path, str, int], Path]
 
+MIMII_SR = 16000  # MIMII and DCASE 2020 Task 2 record at 16 kHz
+MINI_SR, MINI_SECONDS = 44100, 2.5
+ESC50_SECONDS = 5.0
 
-def write_clip(path: Path, *, sr: int = 16000, channels: int = 1, seconds: float = 0.02,
-               seed: int = 0) -> Path:
-    """Return ``path`` after writing a short noise clip there as 16-bit WAV."""
+
+def write_clip(path: Path, *, sr: int = MIMII_SR, channels: int = 1, seconds: float = 0.02,
+               seed: int = 0, subtype: str = "PCM_16", file_format: str = "WAV") -> Path:
+    """Return ``path`` after writing a noise clip there (default: 20 ms, 16-bit WAV)."""
     rng = np.random.default_rng(seed)
     frames = max(1, int(sr * seconds))
     signal = 0.1 * rng.standard_normal((frames, channels))
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, signal, sr, subtype="PCM_16")
+    sf.write(path, signal, sr, format=file_format, subtype=subtype)
     return path
 
 
-def _mini_clip(path: Path, label: str, seed: int) -> Path:
-    """Return ``path`` after writing a 20 ms 44.1 kHz noise clip (``label`` is ignored)."""
-    return write_clip(path, sr=44100, seed=seed)
+# --------------------------------------------------------------------------- anomaly_mini
+
+#: (course file name, original MIMII file name, label) of the 30 anomaly_mini clips: the
+#: normal clips count up from 00000000.wav; MIMII numbers its abnormal/ folder from
+#: 00000000.wav again, so the anomalies repeat the first original names.
+MINI_ROWS: tuple[tuple[str, str, str], ...] = (
+    *((f"train_{i}.wav", f"{i:08d}.wav", "normal") for i in range(20)),
+    *((f"test_normal_{i}.wav", f"{20 + i:08d}.wav", "normal") for i in range(5)),
+    *((f"test_anomaly_{i}.wav", f"{i:08d}.wav", "anomaly") for i in range(5)),
+)
 
 
-def make_anomaly_mini(stage: Path, *, columns: tuple[str, str] = ("filename", "label"),
-                      split_column: str | None = None, write: ClipWriter = _mini_clip) -> Path:
-    """Return the staging folder of an anomaly_mini-like archive (30 valve clips, 44.1 kHz).
+def mini_clip(path: Path, label: str, seed: int) -> Path:
+    """Return ``path`` after writing an anomaly_mini-format clip (``label`` is ignored).
 
-    Layout: ``anomaly_mini/metadata.csv`` + ``anomaly_mini/audio/*.wav``; 25 normal and
-    5 abnormal clips of MIMII valve id_00 (the assumed layout of the real archive). With
-    ``split_column`` the CSV also gives a split: the first 5 normal clips and the 5 abnormal
-    ones are test, unlike the MIMII rule (last normals), so tests can tell which was used.
-    ``write`` writes each clip (default: 20 ms of noise).
+    2.5 s, 44.1 kHz, mono, 16-bit PCM: 110 250 frames + a 44-byte header = 220 544 bytes.
+    The noise is drawn at 16 kHz and resampled to 44.1 kHz, so like the MIMII originals it
+    holds nothing above 8 kHz.
+    """
+    rng = np.random.default_rng(seed)
+    noise = 0.1 * rng.standard_normal(int(MIMII_SR * MINI_SECONDS))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, audio.resample(noise, orig_sr=MIMII_SR, target_sr=MINI_SR), MINI_SR,
+             format="WAV", subtype="PCM_16")
+    return path
+
+
+def make_anomaly_mini(stage: Path, *, write: ClipWriter = mini_clip) -> Path:
+    """Return the staging folder of the anomaly_mini archive: ``anomaly_mini/`` only, flat.
+
+    It holds ``metadata.csv`` without a header, one ``<course name>,<MIMII name>`` line per
+    clip in the order of :data:`MINI_ROWS`, and the 30 WAVs next to it. ``write`` writes each
+    clip with label ``normal`` or ``anomaly`` (default :func:`mini_clip`).
     """
     top = stage / "anomaly_mini"
-    file_column, label_column = columns
-    header = [file_column, label_column] + ([split_column] if split_column else [])
-    lines = [",".join(header)]
-    for i in range(30):
-        label = "abnormal" if i >= 25 else "normal"
-        name = f"audio/valve_id_00_{label}_{i:08d}.wav"
-        write(top / name, label, i)
-        split = "test" if i < 5 or i >= 25 else "train"  # differs from the MIMII rule
-        lines.append(",".join([name, label] + ([split] if split_column else [])))
-    (top / "metadata.csv").write_text("\n".join(lines) + "\n")
+    for seed, (name, _, label) in enumerate(MINI_ROWS):
+        write(top / name, label, seed)
+    (top / "metadata.csv").write_text("".join(f"{name},{original}\n"
+                                              for name, original, _ in MINI_ROWS))
     return stage
 
 
-def _eight_channel_clip(path: Path, label: str, seed: int) -> Path:
-    """Return ``path`` after writing a 20 ms 8-channel 16 kHz noise clip (``label`` ignored)."""
-    return write_clip(path, channels=8, seed=seed)
+# --------------------------------------------------------------------------- MIMII, DCASE
+
+
+def mimii_clip(path: Path, label: str, seed: int) -> Path:
+    """Return ``path`` after writing a 20 ms MIMII-format clip (``label`` is ignored).
+
+    8 channels, 16 kHz, 16-bit PCM in a WAVE_FORMAT_EXTENSIBLE file, as MIMII publishes.
+    """
+    return write_clip(path, channels=8, seed=seed, file_format="WAVEX")
 
 
 def make_mimii(stage: Path, machine: str = "valve", *,
                ids: tuple[tuple[str, int, int], ...] = (("id_00", 6, 2), ("id_02", 5, 3)),
-               write: ClipWriter = _eight_channel_clip) -> Path:
-    """Return the staging folder of a MIMII-like archive: ``<machine>/id_XX/{normal,abnormal}``.
+               write: ClipWriter = mimii_clip) -> Path:
+    """Return the staging folder of a MIMII archive: ``<machine>/id_XX/{normal,abnormal}``.
 
     ``ids`` gives (machine_id, normal clips, abnormal clips); by default id_00 has 6 normal +
-    2 abnormal clips, id_02 has 5 normal + 3 abnormal. ``write`` writes each clip (default:
-    20 ms, 8 channels, 16 kHz like the real data); every clip gets its own seed.
+    2 abnormal clips, id_02 has 5 normal + 3 abnormal. Both folders are numbered from
+    ``00000000.wav``, as in MIMII. ``write`` writes each clip with label ``normal`` or
+    ``abnormal`` (default :func:`mimii_clip`); every clip gets its own seed.
     """
     seeds = itertools.count()
     for machine_id, n_normal, n_abnormal in ids:
@@ -96,30 +135,38 @@ def make_mimii(stage: Path, machine: str = "valve", *,
     return stage
 
 
-def _short_clip(path: Path, label: str, seed: int) -> Path:
-    """Return ``path`` after writing a 20 ms 16 kHz noise clip there (``label`` is ignored)."""
+def dcase_clip(path: Path, label: str, seed: int) -> Path:
+    """Return ``path`` after writing a 20 ms 16 kHz mono 16-bit clip (``label`` is ignored)."""
     return write_clip(path, seed=seed)
 
 
 def make_dcase(stage: Path, machine: str = "ToyCar", *,
-               ids: tuple[tuple[str, int, int], ...] = (("id_01", 4, 2), ("id_03", 3, 1)),
-               write: ClipWriter = _short_clip) -> Path:
+               ids: tuple[tuple[str, int, int, int], ...] = (("id_01", 4, 3, 2),
+                                                             ("id_03", 3, 2, 1)),
+               write: ClipWriter = dcase_clip) -> Path:
     """Return the staging folder of a DCASE 2020 Task 2 dev archive: ``<machine>/{train,test}``.
 
-    ``ids`` gives (machine_id, train normals, test normals = test anomalies); by default
-    id_01: 4 train normal, 2 test normal, 2 test anomaly; id_03: 3 train, 1 + 1 test. Every
-    clip gets its own seed, so no two clips are copies of each other.
+    ``ids`` gives (machine_id, train normals, test normals, test anomalies); as in the
+    published data, the test folder holds normal clips and anomalies in unequal numbers
+    (ToyCar id_01: 350 and 264). By default id_01 has 4 train, 3 + 2 test clips and id_03
+    3 train, 2 + 1 test clips. Each (folder, label, ID) is numbered from 00000000. ``write``
+    writes each clip with label ``normal`` or ``anomaly`` (default :func:`dcase_clip`);
+    every clip gets its own seed, so no two clips are copies of each other.
     """
     names = [("train", f"normal_{machine_id}_{i:08d}.wav", "normal")
-             for machine_id, n_train, _ in ids for i in range(n_train)]
+             for machine_id, n_train, _, _ in ids for i in range(n_train)]
     names += [("test", f"{label}_{machine_id}_{i:08d}.wav", label)
-              for machine_id, _, n_test in ids for label in ("normal", "anomaly")
-              for i in range(n_test)]
+              for machine_id, _, n_normal, n_anomaly in ids
+              for label, count in (("normal", n_normal), ("anomaly", n_anomaly))
+              for i in range(count)]
     for seed, (split, name, label) in enumerate(names):
         write(stage / machine / split / name, label, seed)
     return stage
 
 
+# --------------------------------------------------------------------------- ESC-50
+
+ESC50_COLUMNS = "filename,fold,target,category,esc10,src_file,take"
 ESC50_ROWS = [  # filename, fold, target, category, esc10, src_file, take
     ("1-100032-A-0.wav", 1, 0, "dog", True, 100032, "A"),
     ("1-100038-A-14.wav", 1, 14, "chirping_birds", False, 100038, "A"),
@@ -132,50 +179,94 @@ ESC50_ROWS = [  # filename, fold, target, category, esc10, src_file, take
 ]
 
 
+def esc50_top() -> str:
+    """Return the top folder of GitHub's archive of the pinned ESC-50 commit."""
+    return f"ESC-50-{registry.ESC50_COMMIT}"
+
+
 def make_esc50(stage: Path) -> Path:
-    """Return the staging folder of an ESC-50 GitHub archive: ``ESC-50-master/{meta,audio}``."""
-    top = stage / "ESC-50-master"
-    lines = ["filename,fold,target,category,esc10,src_file,take"]
-    for i, row in enumerate(ESC50_ROWS):
-        write_clip(top / "audio" / row[0], sr=44100, seed=i)
+    """Return the staging folder of the ESC-50 archive: ``ESC-50-<commit>/{meta,audio}``.
+
+    ``meta/esc50.csv`` lists :data:`ESC50_ROWS`; each clip is 5 s of 44.1 kHz mono 16-bit
+    noise. The repository's README.md and LICENSE lie next to the two folders.
+    """
+    top = stage / esc50_top()
+    lines = [ESC50_COLUMNS]
+    for seed, row in enumerate(ESC50_ROWS):
+        write_clip(top / "audio" / row[0], sr=44100, seconds=ESC50_SECONDS, seed=seed)
         lines.append(",".join(str(value) for value in row))
     (top / "meta").mkdir(parents=True, exist_ok=True)
     (top / "meta" / "esc50.csv").write_text("\n".join(lines) + "\n")
     (top / "README.md").write_text("# ESC-50 stand-in\n")
+    (top / "LICENSE").write_text("CC BY-NC 3.0 stand-in\n")
     return stage
 
 
-URBAN_ROWS = [  # slice_file_name, fsID, start, end, salience, fold, classID, class
-    ("100032-3-0-0.wav", 100032, 0.0, 0.3, 1, 5, 3, "dog_bark"),
+# --------------------------------------------------------------------------- UrbanSound8K
+
+URBAN_COLUMNS = "slice_file_name,fsID,start,end,salience,fold,classID,class"
+#: Metadata rows in the order of :data:`URBAN_COLUMNS`, covering folds 1-10. The first two
+#: rows are the first two of the real UrbanSound8K.csv. fsID 77751 is one of the five
+#: recordings whose slices lie in two folds; its class, times and folds here are made up.
+URBAN_ROWS = [
+    ("100032-3-0-0.wav", 100032, 0.0, 0.317551, 1, 5, 3, "dog_bark"),
     ("100263-2-0-117.wav", 100263, 58.5, 62.5, 1, 5, 2, "children_playing"),
     ("100648-1-0-0.wav", 100648, 4.5, 5.3, 1, 10, 1, "car_horn"),
     ("100648-1-1-0.wav", 100648, 8.3, 9.2, 1, 10, 1, "car_horn"),
     ("101415-3-0-2.wav", 101415, 1.0, 5.0, 1, 1, 3, "dog_bark"),
-    ("102857-5-0-0.wav", 102857, 0.0, 4.0, 1, 10, 5, "engine_idling"),
+    ("102857-5-0-0.wav", 102857, 0.0, 4.0, 1, 2, 5, "engine_idling"),
+    ("103074-7-0-0.wav", 103074, 0.0, 4.0, 1, 3, 7, "jackhammer"),
+    ("104998-4-0-1.wav", 104998, 2.0, 6.0, 1, 4, 4, "drilling"),
+    ("105029-8-0-0.wav", 105029, 0.0, 4.0, 2, 6, 8, "siren"),
+    ("106486-9-0-3.wav", 106486, 1.5, 5.5, 1, 7, 9, "street_music"),
+    ("77751-0-0-0.wav", 77751, 0.0, 4.0, 1, 8, 0, "air_conditioner"),
+    ("77751-0-0-5.wav", 77751, 2.5, 6.5, 1, 9, 0, "air_conditioner"),
 ]
+#: (sample rate, channels, subtype, container) of Freesound uploads as UrbanSound8K keeps
+#: them; the default writer gives row ``i`` of the metadata format ``i % len(URBAN_FORMATS)``.
+URBAN_FORMATS = (
+    (44100, 2, "PCM_16", "WAV"),
+    (48000, 1, "PCM_24", "WAV"),
+    (96000, 2, "PCM_24", "WAV"),
+    (44100, 1, "FLOAT", "WAV"),
+    (48000, 2, "PCM_16", "WAVEX"),
+    (11025, 1, "PCM_16", "WAV"),
+    (8000, 1, "PCM_16", "WAV"),
+)
 
 
-def _short_urban_clip(path: Path, label: str, seed: int) -> Path:
-    """Return ``path`` after writing a 20 ms 22.05 kHz noise clip there (``label`` is ignored)."""
-    return write_clip(path, sr=22050, seed=seed)
+def urban_clip(path: Path, label: str, seed: int) -> Path:
+    """Return ``path`` after writing 20 ms of noise in format ``seed`` of :data:`URBAN_FORMATS`.
+
+    ``label`` is ignored; :func:`make_urbansound8k` passes the row number as the seed.
+    """
+    sr, channels, subtype, container = URBAN_FORMATS[seed % len(URBAN_FORMATS)]
+    return write_clip(path, sr=sr, channels=channels, seed=seed, subtype=subtype,
+                      file_format=container)
 
 
 def make_urbansound8k(stage: Path, *, rows: list[tuple] = URBAN_ROWS,
-                      write: ClipWriter = _short_urban_clip) -> Path:
+                      write: ClipWriter = urban_clip) -> Path:
     """Return the staging folder of the UrbanSound8K tarball: ``UrbanSound8K/{metadata,audio}``.
 
-    ``rows`` are metadata rows in the order of the CSV columns (see :data:`URBAN_ROWS`).
+    ``rows`` are metadata rows in the order of the CSV columns (see :data:`URBAN_ROWS`); each
+    clip goes to ``audio/fold<fold>/`` and is written by ``write`` with its class as label and
+    its row number as seed (default :func:`urban_clip`). The two text files of the tarball lie
+    next to the folders.
     """
     top = stage / "UrbanSound8K"
-    lines = ["slice_file_name,fsID,start,end,salience,fold,classID,class"]
-    for i, row in enumerate(rows):
-        write(top / "audio" / f"fold{row[5]}" / row[0], row[7], i)
+    lines = [URBAN_COLUMNS]
+    for seed, row in enumerate(rows):
+        write(top / "audio" / f"fold{row[5]}" / row[0], row[7], seed)
         lines.append(",".join(str(value) for value in row))
     (top / "metadata").mkdir(parents=True, exist_ok=True)
     (top / "metadata" / "UrbanSound8K.csv").write_text("\n".join(lines) + "\n")
     (top / "UrbanSound8K_README.txt").write_text("UrbanSound8K stand-in\n")
+    (top / "FREESOUNDCREDITS.txt").write_text("Freesound credits stand-in\n")
     return stage
 
+
+# --------------------------------------------------------------------------- install, archives
 
 def install(monkeypatch: pytest.MonkeyPatch, name: str, stage: Path, archive: Path, *,
             other_processes: bool = False) -> None:

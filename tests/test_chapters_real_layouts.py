@@ -3,16 +3,17 @@
 Small stand-ins of DCASE 2020 Task 2, MIMII, anomaly_mini and UrbanSound8K are installed
 under a temporary ``$COURSE_DATA`` from archives in the published layouts
 (``tests/real_fixtures.py``), next to a ``folder:`` dataset of "own recordings". Chapters 01,
-02, 04 and 05 are then executed with papermill on them in their fast mode. The clips are
-synthetic but have what the chapters rely on: machine clips whose anomalies differ from the
-normal clips (8 channels for MIMII, 44.1 kHz for anomaly_mini), and a bursty dog bark. The
-anomaly chapters (04, then 05, which compares with 04's records) must record AUC and pAUC
-for the dataset name they were given.
+02, 04, 05 and 05b are then executed with papermill on them in their fast mode. The clips
+are synthetic but have what the chapters rely on and the published format: machine clips
+whose anomalies differ from the normal clips (MIMII: 8 channels in WAVE_FORMAT_EXTENSIBLE
+files; anomaly_mini: made at 16 kHz and stored at 44.1 kHz like its MIMII excerpts, so nothing
+lies above 8 kHz), and a bursty dog bark. The anomaly chapters (04, then 05, which compares
+with 04's records, then 05b on anomaly_mini and MIMII) must record AUC and pAUC for the
+dataset name they were given.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 from pathlib import Path
 
@@ -33,16 +34,17 @@ from real_fixtures import (
 )
 from scipy import signal
 
-from course_lib import evaluate, paths
+from course_lib import audio, evaluate, paths
 
 pytestmark = pytest.mark.notebooks
 
 MACHINE_SR, MINI_SR, URBAN_SR = 16000, 44100, 22050
 MACHINE_SECONDS, MINI_SECONDS = 3.0, 2.5
-# (machine_id, train normals, test normals = test anomalies): chapter 02 takes the first
-# anomaly, two normals of its machine ID and up to 8 (fast) or 20 normal clips for statistics;
-# chapter 04 skips machine IDs with fewer than 6 normal training clips.
-DCASE_IDS = (("id_00", 6, 3), ("id_02", 6, 3))
+# (machine_id, train normals, test normals, test anomalies), unequal test counts as in the
+# published data: chapter 02 takes the first anomaly, two normals of its machine ID and up to
+# 8 (fast) or 20 normal clips for statistics; chapter 04 skips machine IDs with fewer than 6
+# normal training clips.
+DCASE_IDS = (("id_00", 6, 3, 2), ("id_02", 6, 3, 2))
 # (machine_id, normal clips, abnormal clips) of MIMII: as many normal clips as anomalies go to
 # test, so each ID keeps 11 normal training clips (2 of them validation clips in chapter 05).
 MIMII_IDS = (("id_00", 14, 3), ("id_04", 14, 3))
@@ -50,6 +52,8 @@ MIMII_IDS = (("id_00", 14, 3), ("id_04", 14, 3))
 # normal training clips aside for validation and needs two of them for its threshold.
 OWN_CLIPS = (("train", 10, 2), ("test", 3, 3))
 ANOMALY_CHAPTERS = ("04_gmm_outliers", "05_autoencoders")
+# part 05b also runs where the format differs most from the toy data (44.1 kHz; 8 channels)
+DESIGN_CHAPTER, DESIGN_DATASETS = "05b_autoencoder_design", ("anomaly_mini", "mimii:valve:6dB")
 URBAN_CHAPTER_ROWS = [  # slice_file_name, fsID, start, end, salience, fold, classID, class
     ("100032-3-0-0.wav", 100032, 0.0, 4.0, 1, 1, 3, "dog_bark"),
     ("100263-2-0-117.wav", 100263, 58.5, 62.5, 1, 5, 2, "children_playing"),
@@ -59,16 +63,16 @@ URBAN_CHAPTER_ROWS = [  # slice_file_name, fsID, start, end, salience, fold, cla
 ]
 
 
-def _save(path: Path, y: np.ndarray, sr: int) -> Path:
-    """Return ``path`` after writing ``y`` (peak-limited to 0.5) there as 16-bit WAV."""
+def _save(path: Path, y: np.ndarray, sr: int, *, file_format: str = "WAV") -> Path:
+    """Return ``path`` after writing ``y`` (peak-limited to 0.5) there as 16-bit PCM."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, 0.5 * y / np.max(np.abs(y)), sr, subtype="PCM_16")
+    sf.write(path, 0.5 * y / np.max(np.abs(y)), sr, subtype="PCM_16", format=file_format)
     return path
 
 
-def machine_clip(path: Path, label: str, seed: int, *, sr: int = MACHINE_SR,
-                 seconds: float = MACHINE_SECONDS, channels: int = 1) -> Path:
-    """Return ``path`` after writing a machine-like clip: hum + rumble, swelling in level.
+def machine_signal(label: str, seed: int, *, sr: int = MACHINE_SR,
+                   seconds: float = MACHINE_SECONDS, channels: int = 1) -> np.ndarray:
+    """Return a machine-like clip, shape ``(n,)`` or ``(n, channels)``: hum + rumble, swelling.
 
     Anomalies (any label but ``normal``) add bursts of 2-6 kHz noise ten times a second. The
     slow swell makes the log-mel bands move together, as in recorded machines. With several
@@ -86,7 +90,28 @@ def machine_clip(path: Path, label: str, seed: int, *, sr: int = MACHINE_SR,
         band = signal.butter(4, [2000, 6000], btype="bandpass", fs=sr, output="sos")
         bursts = signal.sosfilt(band, rng.standard_normal(time_s.size))
         y = y + 2.0 * bursts * ((time_s % 0.1) < 0.02)
-    return _save(path, np.squeeze(y.T), sr)
+    return np.squeeze(y.T)
+
+
+def machine_clip(path: Path, label: str, seed: int) -> Path:
+    """Return ``path`` after writing a 16 kHz mono machine clip (DCASE, own recordings)."""
+    return _save(path, machine_signal(label, seed), MACHINE_SR)
+
+
+def mimii_clip(path: Path, label: str, seed: int) -> Path:
+    """Return ``path`` after writing an 8-microphone 16 kHz clip in a WAVEX file, as MIMII."""
+    return _save(path, machine_signal(label, seed, channels=8), MACHINE_SR,
+                 file_format="WAVEX")
+
+
+def mini_clip(path: Path, label: str, seed: int) -> Path:
+    """Return ``path`` after writing a 2.5 s clip made at 16 kHz and stored at 44.1 kHz.
+
+    anomaly_mini's clips are excerpts of 16 kHz MIMII recordings stored at 44.1 kHz, so
+    they hold nothing above 8 kHz: the chapters must not rely on those empty bands.
+    """
+    y = machine_signal(label, seed, seconds=MINI_SECONDS)
+    return _save(path, audio.resample(y, orig_sr=MACHINE_SR, target_sr=MINI_SR), MINI_SR)
 
 
 def urban_clip(path: Path, label: str, seed: int, seconds: float) -> Path:
@@ -145,12 +170,10 @@ def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 make_dcase(stage / "dcase", "fan", ids=DCASE_IDS, write=machine_clip),
                 stage / "dev_data_fan.zip", other_processes=True)
         install(patch, "mimii:valve:6dB",
-                make_mimii(stage / "mimii", "valve", ids=MIMII_IDS,
-                           write=functools.partial(machine_clip, channels=8)),
+                make_mimii(stage / "mimii", "valve", ids=MIMII_IDS, write=mimii_clip),
                 stage / "6_dB_valve.zip", other_processes=True)
         install(patch, "anomaly_mini",
-                make_anomaly_mini(stage / "mini", write=functools.partial(
-                    machine_clip, sr=MINI_SR, seconds=MINI_SECONDS)),
+                make_anomaly_mini(stage / "mini", write=mini_clip),
                 stage / "anomaly_mini.zip", other_processes=True)
         install(patch, "urbansound8k",
                 make_urbansound8k(stage / "urban", rows=URBAN_CHAPTER_ROWS,
@@ -208,6 +231,8 @@ def test_chapter_runs_on_a_real_layout(chapter: str, dataset: str, data_root: Pa
 def _check_records(records: pd.DataFrame, chapter: str) -> None:
     """Return None after checking that ``chapter`` recorded AUC and pAUC of every method."""
     mine = records[records.chapter == chapter]
+    # part 05b also records its recommended detector's AUC over seeds (mean and spread)
+    mine = mine[~mine.method.str.contains(" seeds from ")]
     metrics = mine.groupby("method").metric.agg(sorted)
     assert len(metrics) > 1 and all(found == ["auc", "pauc"] for found in metrics), metrics
     assert mine.value.between(0.0, 1.0).all(), mine
@@ -223,12 +248,13 @@ def test_anomaly_chapters_record_results_on_a_real_layout(
         dataset: str, data_root: Path, own_folder: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     name = _dataset_name(dataset, own_folder)
+    chapters = ANOMALY_CHAPTERS + (DESIGN_CHAPTER,) * (dataset in DESIGN_DATASETS)
     outputs = {chapter: _run_chapter(chapter, name, data_root, tmp_path, monkeypatch)
-               for chapter in ANOMALY_CHAPTERS}  # in order: chapter 05 reads 04's records
+               for chapter in chapters}  # in order: chapter 05 reads 04's records
     assert "skipping machine IDs" not in outputs["04_gmm_outliers"]  # 6+ clips per ID
     assert "no recorded results" not in outputs["05_autoencoders"]  # it found chapter 04's
     records = evaluate.read_records(tmp_path / "results")
     assert set(records.dataset) == {name}, records.dataset.unique()
-    assert set(records.chapter) == {"04", "05"}
-    for chapter in ANOMALY_CHAPTERS:
-        _check_records(records, chapter[:2])
+    assert set(records.chapter) == {chapter.split("_")[0] for chapter in chapters}
+    for chapter in chapters:
+        _check_records(records, chapter.split("_")[0])
