@@ -20,14 +20,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Protocol, Self
+from typing import Any, NamedTuple, Protocol, Self
 
 import numpy as np
+import pandas as pd
 from sklearn.covariance import EmpiricalCovariance, LedoitWolf
 from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
+
+from course_lib.clip_table import NORMAL, DatasetError
+from course_lib.errors import CourseError
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 SHRINKAGES = ("ledoit_wolf", None)
@@ -40,7 +44,7 @@ _PERCENTILE = re.compile(r"^p(\d{1,2}(\.\d+)?|100)$")
 Items = Sequence[np.ndarray] | np.ndarray
 
 
-class IllPosedFitError(ValueError):
+class IllPosedFitError(CourseError, ValueError):
     """Raised when a model cannot be fitted meaningfully to the given training data."""
 
 
@@ -421,3 +425,73 @@ def clip_scores(
         name = aggregate if isinstance(aggregate, str) else aggregate.__name__
         result[name] = np.array([float(summarise(np.asarray(s))) for s in frame_scores])
     return result
+
+
+class GroupFit(NamedTuple):
+    """What :func:`fit_per_group` returns (chapter 04).
+
+    Attributes:
+        rows: the test clips of every group, group by group (a slice of the clip table).
+        scores: their scores in the order of ``rows``: one array when the score function gives
+            one number per clip, else a list with one entry per clip (e.g. frame scores).
+        scorers: the fitted scorer of each group, keyed by the group's value (NaN = no value).
+    """
+
+    rows: pd.DataFrame
+    scores: np.ndarray | list
+    scorers: dict[Any, Any]
+
+
+def _score(scorer: Scorer, items: list) -> Any:
+    """Return ``scorer.score(items)``: the default score function of :func:`fit_per_group`."""
+    return scorer.score(items)
+
+
+def fit_per_group(
+    table: pd.DataFrame,
+    items: Sequence[Any],
+    make_scorer: Callable[[int], Scorer],
+    *,
+    by: str = "machine_id",
+    score: Callable[[Any, list], Any] = _score,
+) -> GroupFit:
+    """Return the test rows and scores of one scorer per group, each fitted on normal clips.
+
+    This is the DCASE protocol of chapters 04 and 05: per machine ID (``by``), a fresh scorer
+    from ``make_scorer(number of training clips)`` is fitted on that ID's normal training clips
+    (``split == "train"`` and ``label == "normal"``; own recordings may hold faulty training
+    clips, which are left out) and scores that ID's test clips. Clips without a value of
+    ``by`` form one group.
+
+    Args:
+        table: a clip table (columns ``split``, ``label`` and ``by``).
+        items: one feature item per row of ``table``, in table order.
+        make_scorer: builds a fresh, unfitted scorer from the number of training clips.
+        by: the column whose groups get their own scorer.
+        score: ``score(fitted scorer, test items)`` -> one value per test clip; default
+            ``scorer.score(items)``. E.g. ``lambda s, x: s.score_frames(x)`` keeps the frame
+            scores of a :class:`FrameScorer`, to aggregate them in several ways.
+
+    Raises:
+        DatasetError: ``items`` does not match the table, or a group has no normal training
+            clip.
+    """
+    if len(items) != len(table):
+        raise DatasetError(f"items has {len(items)} entries for {len(table)} clips; pass one "
+                           "feature item per row of the table, in table order.")
+    position = pd.Series(np.arange(len(table)), index=table.index)
+    test_parts, score_parts, scorers = [], [], {}
+    for group, rows in table.groupby(by, sort=True, dropna=False):
+        train = rows[(rows["split"] == "train") & (rows["label"] == NORMAL)]
+        if train.empty:
+            raise DatasetError(f"{by} {group!r} has no normal training clip, so no scorer can "
+                               "be fitted for it; add normal clips or drop it from the table.")
+        scorer = make_scorer(len(train)).fit([items[i] for i in position[train.index]])
+        test = rows[rows["split"] == "test"]
+        test_parts.append(test)
+        score_parts.append(list(score(scorer, [items[i] for i in position[test.index]])))
+        scorers[group] = scorer
+    flat = [value for part in score_parts for value in part]
+    scalar = all(np.ndim(value) == 0 for value in flat)
+    return GroupFit(rows=pd.concat(test_parts), scores=np.array(flat, dtype=float) if scalar
+                    else flat, scorers=scorers)

@@ -5,8 +5,8 @@ Conventions used throughout the course:
 * samples are floating point numbers in ``[-1, 1]`` ("full scale" is 1.0);
 * :func:`load` returns ``float32``; mono audio has shape ``(n,)`` and multichannel audio has
   shape ``(channels, n)`` (the librosa convention);
-* every problem with an audio file or signal raises :class:`AudioError`, whose message names
-  the file and says what to do about it.
+* every problem with an audio file or signal raises :class:`course_lib.errors.AudioError`,
+  whose message names the file and says what to do about it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ import soundfile as sf
 import soxr
 from IPython.display import HTML
 
-from course_lib import paths
+from course_lib import _checks, paths
+from course_lib.errors import AudioError
 
 #: File suffixes :func:`load` and :func:`info` accept (all decoded by libsndfile).
 READABLE_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
@@ -42,10 +43,6 @@ PLAYER_MAX_SR = 22050
 #: (:func:`course_lib.clip_table.source_advice`).
 _REPLACE = "replace the file with an intact copy"
 _CONVERT = "convert it to WAV or FLAC (e.g. `ffmpeg -i in.xyz out.wav`)"
-
-
-class AudioError(ValueError):
-    """Raised for any unusable audio file or signal; the message says what to do (chapter 01)."""
 
 
 @dataclass(frozen=True)
@@ -205,18 +202,6 @@ def load(
     return np.ascontiguousarray(y, dtype=np.float32), target_sr or native_sr
 
 
-def _as_signal(y: object, name: str = "y") -> np.ndarray:
-    """Return ``y`` as a non-empty, finite float array (float32/float64 kept, else float64)."""
-    array = np.asarray(y)
-    if array.dtype not in (np.float32, np.float64):
-        array = array.astype(np.float64)
-    if array.size == 0:
-        raise AudioError(f"{name} is empty; pass at least one sample.")
-    if not np.all(np.isfinite(array)):
-        raise AudioError(f"{name} contains NaN or infinite values; fix the computation first.")
-    return array
-
-
 #: PCM subtypes that save() rounds itself (bits per sample).
 _PCM_BITS = {"PCM_16": 16, "PCM_24": 24}
 
@@ -249,7 +234,7 @@ def save(path: str | Path, y: np.ndarray, sr: int, *, subtype: str | None = None
     if not sf.check_format(file_format, subtype):
         valid = ", ".join(sorted(sf.available_subtypes(file_format)))
         raise _error(path, f"subtype {subtype!r} is not valid for {file_format}", f"use {valid}")
-    samples = _as_signal(y)
+    samples = _checks.signal(y)
     if samples.ndim not in (1, 2):
         raise _error(path, f"y has shape {samples.shape}", "pass shape (n,) or (channels, n)")
     peak = float(np.max(np.abs(samples)))
@@ -286,7 +271,7 @@ def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
     """
     orig_sr = _check_rate(orig_sr, "resample", "orig_sr")
     target_sr = _check_rate(target_sr, "resample", "target_sr")
-    samples = _as_signal(y)
+    samples = _checks.signal(y)
     if orig_sr == target_sr:
         return samples.copy()
     if samples.ndim == 1:
@@ -299,7 +284,7 @@ def to_mono(y: np.ndarray) -> np.ndarray:
 
     ``y`` has shape ``(n,)`` (returned as a copy) or ``(channels, n)``.
     """
-    samples = _as_signal(y)
+    samples = _checks.signal(y)
     if samples.ndim == 1:
         return samples.copy()
     if samples.ndim != 2:
@@ -313,7 +298,7 @@ def to_mono(y: np.ndarray) -> np.ndarray:
 
 def rms(y: np.ndarray) -> float:
     """Return the root-mean-square amplitude of ``y`` (chapter 01)."""
-    samples = _as_signal(y)
+    samples = _checks.signal(y)
     return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
 
 
@@ -332,7 +317,7 @@ def dbfs(y: np.ndarray) -> float:
 
 def peak_dbfs(y: np.ndarray) -> float:
     """Return the peak level ``20 * log10(max |y|)`` in dBFS; ``-inf`` for silence (chapter 01)."""
-    return _to_db(float(np.max(np.abs(_as_signal(y)))))
+    return _to_db(float(np.max(np.abs(_checks.signal(y)))))
 
 
 def normalise(y: np.ndarray, *, peak_dbfs: float = -1.0) -> np.ndarray:
@@ -343,7 +328,7 @@ def normalise(y: np.ndarray, *, peak_dbfs: float = -1.0) -> np.ndarray:
     """
     if not (math.isfinite(peak_dbfs) and peak_dbfs <= 0):
         raise AudioError(f"peak_dbfs={peak_dbfs!r} is invalid; pass a level <= 0 dBFS.")
-    samples = _as_signal(y)
+    samples = _checks.signal(y)
     peak = float(np.max(np.abs(samples)))
     if peak == 0:
         raise AudioError("y is digital silence (all zeros); there is nothing to normalise.")
@@ -369,10 +354,8 @@ def mix_at_snr(signal: np.ndarray, noise: np.ndarray, *, snr_db: float) -> np.nd
     """
     if not math.isfinite(snr_db):
         raise AudioError(f"snr_db={snr_db!r} is invalid; pass a finite number of dB.")
-    clean = _as_signal(signal, "signal")
-    interference = _as_signal(noise, "noise")
-    if clean.ndim != 1 or interference.ndim != 1:
-        raise AudioError("signal and noise must be mono of shape (n,); use audio.to_mono first.")
+    clean = _checks.signal(signal, "signal", mono=True)
+    interference = _checks.signal(noise, "noise", mono=True)
     interference = _fit_length(interference, clean.size)
     signal_rms, noise_rms = rms(clean), rms(interference)
     if signal_rms == 0 or noise_rms == 0:
@@ -390,7 +373,7 @@ def quantise(y: np.ndarray, *, bits: int) -> np.ndarray:
     """
     if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 32:
         raise AudioError(f"bits={bits!r} is invalid; pass a whole number from 1 to 32.")
-    samples = _as_signal(y)
+    samples = _checks.signal(y)
     scale = 2.0 ** (int(bits) - 1)
     levels = np.clip(np.round(samples.astype(np.float64) * scale), -scale, scale - 1)
     return (levels / scale).astype(samples.dtype)

@@ -4,7 +4,8 @@ Toy datasets (:mod:`course_lib.toy_datasets`), real datasets and your own folder
 (:mod:`course_lib.real_datasets`) all describe a dataset as one :class:`pandas.DataFrame`
 with one row per audio file and exactly the columns of :data:`COLUMNS`. This module holds
 what they share: the columns and their dtypes (:func:`tidy`), reading the file headers
-(:func:`add_headers`), what to do about a bad file (:func:`source_advice`), the MIMII
+(:func:`add_headers`), checking that a table has the columns a step needs
+(:func:`require_columns`), what to do about a bad file (:func:`source_advice`), the MIMII
 train/test split rule (:func:`anomaly_split`), cross-validation over predefined folds
 (:func:`fold_splits`), the sample rate to analyse a table at (:func:`analysis_rate`) and the
 validation clips a neural network sets aside (:func:`training_parts`).
@@ -13,13 +14,14 @@ validation clips a neural network sets aside (:func:`training_parts`).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from course_lib import audio
+from course_lib.errors import AudioError, CourseError
 
 NORMAL, ANOMALY = "normal", "anomaly"
 
@@ -62,7 +64,7 @@ DTYPES: dict[str, str] = {
 _REQUIRED = ("path", "dataset", "label", "split", "sample_rate", "duration", "channels")
 
 
-class DatasetError(ValueError):
+class DatasetError(CourseError, ValueError):
     """A dataset folder or file does not have the expected layout or content (chapter 03)."""
 
 
@@ -90,6 +92,19 @@ def tidy(frame: pd.DataFrame) -> pd.DataFrame:
         else:
             out[column] = pd.to_numeric(values).astype(dtype)
     return out.sort_values("path", kind="stable").reset_index(drop=True)
+
+
+def require_columns(table: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Return None if ``table`` has all ``columns``, else raise KeyError naming what exists.
+
+    Chapter 03; the plots of clip tables and the dataset explorer check their input with it.
+    """
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise KeyError(
+            f"The table has no column(s) {missing}; available: {list(table.columns)}. "
+            "Pass a table from course_lib.datasets.load() or name an existing column."
+        )
 
 
 def source_advice(dataset: str) -> str:
@@ -128,7 +143,7 @@ def add_headers(table: pd.DataFrame, *, advice: str | None = None) -> pd.DataFra
         todo = advice or _row_advice(table, index)
         try:
             info = audio.info(path)
-        except audio.AudioError as exc:
+        except AudioError as exc:
             raise DatasetError(f"Cannot read audio file {path}: {exc} To fix it: {todo}.") \
                 from exc
         if info.frames == 0:

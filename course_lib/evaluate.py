@@ -23,7 +23,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from numbers import Integral, Real
 from pathlib import Path
@@ -34,7 +33,7 @@ import pandas as pd
 from scipy import stats
 from sklearn import metrics
 
-from course_lib import paths
+from course_lib import _files, paths
 
 RESULTS_ENV_VAR = "COURSE_RESULTS"
 THRESHOLD_METHODS = ("percentile", "gamma")
@@ -42,8 +41,6 @@ THRESHOLD_METHODS = ("percentile", "gamma")
 RECORD_KEYS = ("chapter", "dataset", "method", "metric", "value", "recommended")
 #: The keys that identify a record besides its extra keys (``value`` and ``recommended`` do not).
 IDENTITY_KEYS = ("chapter", "dataset", "method", "metric")
-#: Permissions of the records files: readable by everyone, like the rest of ``_build``.
-RECORD_FILE_MODE = 0o644
 _CHAPTER_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -79,10 +76,18 @@ def _finite_scores(scores: Sequence[float] | np.ndarray, name: str = "scores") -
     return values
 
 
-def _labels_and_scores(
-    y_true: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray
+def labels_and_scores(
+    y_true: Sequence[int] | np.ndarray,
+    scores: Sequence[float] | np.ndarray,
+    *,
+    both_classes: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return checked ``(labels, scores)`` with both classes present and equal lengths."""
+    """Return ``(labels, scores)`` checked: 0/1 int labels, one finite score each (chapter 04).
+
+    The ROC metrics here and the plots of labelled scores in :mod:`course_lib.plots` check
+    their input with it. ``both_classes`` (what ROC metrics need) also requires at least one
+    normal and one anomalous clip. Raises ValueError saying how to fix the input.
+    """
     labels = _binary_labels(y_true)
     values = _finite_scores(scores)
     if labels.size != values.size:
@@ -90,7 +95,7 @@ def _labels_and_scores(
             f"y_true has {labels.size} labels but scores has {values.size} values; "
             "pass one score per labelled clip, in the same order."
         )
-    if np.unique(labels).size < 2:
+    if both_classes and np.unique(labels).size < 2:
         raise ValueError(
             "ROC metrics need both normal (0) and anomalous (1) clips, but y_true holds only "
             f"{int(labels[0])}; evaluate on a test split that contains both."
@@ -108,7 +113,7 @@ def auc(y_true: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray
         y_true: 1 for anomalous clips, 0 for normal ones.
         scores: one anomaly score per clip; higher means more anomalous.
     """
-    labels, values = _labels_and_scores(y_true, scores)
+    labels, values = labels_and_scores(y_true, scores)
     return float(metrics.roc_auc_score(labels, values))
 
 
@@ -127,7 +132,7 @@ def pauc(
     """
     if not 0.0 < max_fpr <= 1.0:
         raise ValueError(f"max_fpr must lie in (0, 1], got {max_fpr}; DCASE uses 0.1.")
-    labels, values = _labels_and_scores(y_true, scores)
+    labels, values = labels_and_scores(y_true, scores)
     return float(metrics.roc_auc_score(labels, values, max_fpr=max_fpr))
 
 
@@ -139,7 +144,7 @@ def roc(
     Introduced in chapter 04. ``thresholds`` decrease; a clip is flagged when its score is at
     least the threshold, giving the false- and true-positive rates at the same position.
     """
-    labels, values = _labels_and_scores(y_true, scores)
+    labels, values = labels_and_scores(y_true, scores)
     fpr, tpr, thresholds = metrics.roc_curve(labels, values)
     return fpr, tpr, thresholds
 
@@ -284,6 +289,16 @@ def per_group(
     return result
 
 
+def mean_auc(table: pd.DataFrame, scores: Sequence[float] | np.ndarray, *,
+             by: str = "machine_id") -> float:
+    """Return the AUC averaged over the groups of ``by``, as DCASE reports it (chapter 04).
+
+    The AUC is computed per machine ID and the IDs are averaged without weights (the
+    ``"mean"`` row of :func:`per_group`), because a detector only ranks its own machine's clips.
+    """
+    return float(per_group(table, scores, by=by).loc["mean", "auc"])
+
+
 def summary(values: Iterable[float]) -> tuple[float, float]:
     """Return ``(mean, std)`` of ``values``, e.g. AUCs over seeds (std with ddof=1); ch. 04.
 
@@ -387,20 +402,6 @@ def _read_lines(path: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def _write_atomic(path: Path, entries: list[dict[str, Any]]) -> None:
-    """Return None after writing ``entries`` as JSON lines via a temporary file + os.replace."""
-    text = "".join(json.dumps(entry, ensure_ascii=False) + "\n" for entry in entries)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf8") as stream:
-            stream.write(text)
-        os.chmod(temporary, RECORD_FILE_MODE)  # mkstemp makes owner-only files
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def record(
     *,
     chapter: str | int,
@@ -455,7 +456,8 @@ def record(
         entries = [old for i, old in enumerate(entries) if i not in positions[1:]]
     else:
         entries.append(entry)
-    _write_atomic(path, entries)
+    lines = (json.dumps(old, ensure_ascii=False) + "\n" for old in entries)
+    _files.write_text_atomically(path, "".join(lines))
     return path
 
 

@@ -1,4 +1,4 @@
-"""Time-frequency features and cached batch extraction (introduced in chapter 02).
+"""Spectra, time-frequency features and cached batch extraction (chapters 01-02).
 
 All spectrograms have shape ``(n_bins, n_frames)`` (frequency first, like librosa) and are in
 dB re 1.0: ``librosa.power_to_db(S, ref=1.0, amin=1e-10, top_db=None)``. The level is
@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO
 
 import librosa
 import numpy as np
@@ -22,7 +19,8 @@ import pandas as pd
 from joblib import Parallel, delayed
 from tqdm import tqdm  # text bar on stderr: live in Jupyter, dropped from the built site
 
-from course_lib import audio, clip_table, paths
+from course_lib import _checks, _files, audio, clip_table, paths
+from course_lib.errors import AudioError
 
 #: Feature kinds understood by :class:`FeatureConfig` and :func:`compute`.
 KINDS = ("logmel", "mfcc", "stft_db")
@@ -80,9 +78,8 @@ class FeatureConfig:
         for name, value in (("window_seconds", window_seconds), ("hop_seconds", hop_seconds)):
             if not (isinstance(value, (int, float)) and value > 0):
                 raise ValueError(f"{name}={value!r} is invalid; pass a duration > 0 seconds.")
-        if not isinstance(sr, (int, np.integer)) or isinstance(sr, bool) or sr <= 0:
-            raise ValueError(f"sr={sr!r} is invalid; pass a positive whole number of Hz.")
-        return cls(sr=int(sr), n_fft=max(1, round(window_seconds * sr)),
+        sr = _checks.count(sr, "sr")
+        return cls(sr=sr, n_fft=max(1, round(window_seconds * sr)),
                    hop_length=max(1, round(hop_seconds * sr)), **fields)
 
     def __post_init__(self) -> None:
@@ -134,24 +131,23 @@ class FeatureConfig:
         return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
-def _check_signal(y: np.ndarray) -> np.ndarray:
-    """Return ``y`` as a finite, non-empty 1-D float array (ints become float32)."""
-    signal = np.asarray(y)
-    if signal.dtype not in (np.float32, np.float64):
-        signal = signal.astype(np.float32)
-    if signal.ndim != 1 or signal.size == 0:
-        raise ValueError(
-            f"y has shape {signal.shape}; pass a non-empty mono signal of shape (n,) "
-            "(use audio.to_mono first)."
-        )
-    if not np.all(np.isfinite(signal)):
-        raise ValueError("y contains NaN or infinite values; fix the signal first.")
-    return signal
-
-
 def _power_to_db(power: np.ndarray) -> np.ndarray:
     """Return ``power`` in dB re 1.0 with a floor of -100 dB (no relative top_db clipping)."""
     return librosa.power_to_db(power, ref=1.0, amin=_AMIN, top_db=None)
+
+
+def spectrum_db(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(frequencies_hz, level_dbfs)``: the Hann-windowed spectrum of the whole signal.
+
+    Introduced in chapter 01. The scale matches :func:`course_lib.audio.dbfs` (RMS re full
+    scale): the peak of a sinusoid reads its own RMS level, e.g. -3 dBFS for a full-scale
+    sine. Levels are floored at -120 dBFS.
+    """
+    signal = _checks.signal(y, mono=True)
+    window = np.hanning(signal.size + 2)[1:-1]  # no zero end points, also fine for tiny inputs
+    rms = np.sqrt(2.0) * np.abs(np.fft.rfft(signal * window)) / window.sum()
+    level = 20.0 * np.log10(np.maximum(rms, 1e-6))
+    return np.fft.rfftfreq(signal.size, d=1.0 / sr), level
 
 
 def stft_db(y: np.ndarray, *, n_fft: int = 1024, hop_length: int = 512) -> np.ndarray:
@@ -159,7 +155,7 @@ def stft_db(y: np.ndarray, *, n_fft: int = 1024, hop_length: int = 512) -> np.nd
 
     Introduced in chapter 02. Hann window, centred frames (``librosa.stft`` defaults).
     """
-    spectrum = librosa.stft(_check_signal(y), n_fft=n_fft, hop_length=hop_length)
+    spectrum = librosa.stft(_checks.signal(y, mono=True), n_fft=n_fft, hop_length=hop_length)
     return _power_to_db(np.abs(spectrum) ** 2)
 
 
@@ -179,7 +175,7 @@ def logmel(
     ``power=2.0`` uses the power spectrum, ``1.0`` the magnitude; both give true dB.
     """
     mel = librosa.feature.melspectrogram(
-        y=_check_signal(y),
+        y=_checks.signal(y, mono=True),
         sr=sr,
         n_fft=n_fft,
         hop_length=hop_length,
@@ -226,21 +222,6 @@ def compute(y: np.ndarray, config: FeatureConfig) -> np.ndarray:
     return logmel(y, power=config.power, **mel_args)
 
 
-def _check_spectrogram(spec: np.ndarray) -> np.ndarray:
-    """Return ``spec`` as a 2-D array ``(n_bins, n_frames)`` or raise ValueError."""
-    spec = np.asarray(spec)
-    if spec.ndim != 2:
-        raise ValueError(f"spec has shape {spec.shape}; pass one spectrogram (n_bins, n_frames).")
-    return spec
-
-
-def _check_count(value: int, name: str) -> int:
-    """Return ``value`` after checking it is a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}={value!r} is invalid; pass a positive whole number.")
-    return int(value)
-
-
 def stack_frames(spec: np.ndarray, *, n_frames: int) -> np.ndarray:
     """Return context vectors of ``n_frames`` consecutive frames, shape ``(n_vectors, dims)``.
 
@@ -248,8 +229,8 @@ def stack_frames(spec: np.ndarray, *, n_frames: int) -> np.ndarray:
     ``t .. t+n_frames-1`` frame-major: ``out[t, j*n_bins + b] == spec[b, t + j]``. So 64 mel
     bands and 5 frames give 320 dimensions and ``n_vectors = n_frames_total - n_frames + 1``.
     """
-    spec = _check_spectrogram(spec)
-    n_frames = _check_count(n_frames, "n_frames")
+    spec = _checks.spectrogram(spec)
+    n_frames = _checks.count(n_frames, "n_frames")
     n_bins, total = spec.shape
     if total < n_frames:
         raise ValueError(
@@ -267,9 +248,9 @@ def fixed_windows(spec: np.ndarray, *, window_frames: int, hop_frames: int) -> n
     Introduced in chapter 02 (CNN inputs). Windows start at frames ``0, hop_frames, ...`` and
     only complete windows are kept; the tail shorter than a window is dropped.
     """
-    spec = _check_spectrogram(spec)
-    window_frames = _check_count(window_frames, "window_frames")
-    hop_frames = _check_count(hop_frames, "hop_frames")
+    spec = _checks.spectrogram(spec)
+    window_frames = _checks.count(window_frames, "window_frames")
+    hop_frames = _checks.count(hop_frames, "hop_frames")
     total = spec.shape[1]
     if total < window_frames:
         raise ValueError(
@@ -307,7 +288,7 @@ def clip_statistics(spec: np.ndarray, *, stats: tuple[str, ...] = ("mean", "std"
     For ``stats=("mean", "std")`` and 64 bands the result has 128 values: the 64 band means
     followed by the 64 band standard deviations. Valid names: see :data:`STATISTICS`.
     """
-    spec = _check_spectrogram(spec)
+    spec = _checks.spectrogram(spec)
     unknown = [name for name in stats if name not in STATISTICS]
     if unknown or not stats:
         raise ValueError(
@@ -329,19 +310,6 @@ def _cache_file(path: Path, config: FeatureConfig) -> Path:
     return feature_cache_dir(config) / f"{path.stem}-{digest}.npy"
 
 
-def _write_atomically(target: Path, write: Callable[[IO[bytes]], object]) -> None:
-    """Write ``target`` via a temporary file and ``os.replace`` so it is never half-written."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=target.parent, suffix=".tmp", delete=False)
-    try:
-        with handle:
-            write(handle)
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-
-
 def _read_cached(target: Path) -> np.ndarray | None:
     """Return the cached array at ``target``, or ``None`` if it is absent or unreadable."""
     try:
@@ -361,13 +329,13 @@ def _compute_file(path: Path, config: FeatureConfig, target: Path | None,
     channel = None if config.channel == "mean" else int(config.channel)
     try:
         y, _ = audio.load(path, sr=config.sr, channel=channel)
-    except audio.AudioError as exc:
+    except AudioError as exc:
         if advice is None:
             raise
-        raise audio.AudioError(f"{exc} To fix it: {advice}.") from None
+        raise AudioError(f"{exc} To fix it: {advice}.") from None
     result = compute(y, config)
     if target is not None:
-        _write_atomically(target, lambda handle: np.save(handle, result, allow_pickle=False))
+        _files.write_atomically(target, lambda handle: np.save(handle, result, allow_pickle=False))
     return result
 
 
@@ -385,7 +353,7 @@ def _as_paths(paths_or_table: pd.DataFrame | Iterable[str | Path]) -> list[Path]
     files = [Path(p).expanduser().resolve() for p in paths_or_table]
     missing = [str(p) for p in files if not p.is_file()]
     if missing:
-        raise audio.AudioError(
+        raise AudioError(
             f"{len(missing)} of {len(files)} files do not exist, e.g. {missing[0]}; check the "
             f"paths; datasets live under $COURSE_DATA (now {paths.data_root()})."
         )
@@ -404,8 +372,7 @@ def _write_config(config: FeatureConfig) -> None:
     """Write ``config.json`` into the cache folder so a human can tell what it holds."""
     target = feature_cache_dir(config) / "config.json"
     if not target.exists():
-        text = json.dumps(asdict(config), indent=2, sort_keys=True).encode("utf-8")
-        _write_atomically(target, lambda handle: handle.write(text))
+        _files.write_json_atomically(target, asdict(config))
 
 
 def extract(

@@ -4,15 +4,20 @@ Import this module after ``notebook.setup(deep_learning=True)`` so that TensorFl
 deterministic and limited to a few threads before the first model is built.
 
 * :func:`dense_autoencoder`: fully connected autoencoder on stacked log-mel frames (the
-  cloud-blog tutorial's 64-64-8-64-64 network and the DCASE 2020 Task 2 baseline).
+  64-64-8-64-64 network of chapter 05's reference system B and the DCASE 2020 Task 2
+  baseline, ``koizumi2020dcase`` in ``book/references.bib``).
 * :func:`conv_autoencoder`: small convolutional autoencoder on whole, min-max-scaled log-mel
-  spectrograms (the university course notebook's second approach).
+  spectrograms (chapter 05b's reference system A).
 * :func:`fit`: Adam + mean squared error, silent, optional early stopping.
 * :func:`reconstruction_errors`: mean squared error per input example.
 * :func:`clip_errors`: those errors for many clips at once, one array per clip.
 * :func:`train_standardised`: chapter 05's recommended detector in one call: standardise the
   context vectors with training statistics, train a dense autoencoder with early stopping,
   and keep the statistics with the model (:class:`StandardisedAutoencoder`).
+* :class:`AutoencoderScorer`: that detector with the ``fit``/``score`` interface of
+  :mod:`course_lib.anomaly`, so :func:`course_lib.anomaly.fit_per_group` can train one per
+  machine ID (chapter 05b).
+* :func:`stack_selected`: the context vectors of selected clips as one training matrix.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from course_lib import _checks, anomaly
 from course_lib.notebook import configure_deep_learning
 
 #: Training batches that Keras runs per call into TensorFlow. Numerically the same as one at a
@@ -31,8 +37,8 @@ from course_lib.notebook import configure_deep_learning
 STEPS_PER_EXECUTION = 16
 
 __all__ = [
-    "StandardisedAutoencoder", "clip_errors", "conv_autoencoder", "dense_autoencoder", "fit",
-    "reconstruction_errors", "train_standardised",
+    "AutoencoderScorer", "StandardisedAutoencoder", "clip_errors", "conv_autoencoder",
+    "dense_autoencoder", "fit", "reconstruction_errors", "stack_selected", "train_standardised",
 ]
 
 
@@ -45,13 +51,6 @@ def _keras():
         # Keras was never imported: configure TensorFlow once (seed 0) so logs stay quiet.
         configure_deep_learning(0)
     return importlib.import_module("keras")
-
-
-def _positive(value: int, name: str) -> int:
-    """Return ``value`` as int after checking it is a positive whole number."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}={value!r} is invalid; pass a positive whole number.")
-    return int(value)
 
 
 def dense_autoencoder(
@@ -67,10 +66,10 @@ def dense_autoencoder(
     batch normalisation before the ReLU when ``batch_norm`` is True; the output layer is
     linear, so the network can reproduce standardised or raw dB inputs.
 
-    * cloud-blog reference system B: ``dense_autoencoder(320)`` (64 mels x 5 frames,
+    * chapter 05's reference system B: ``dense_autoencoder(320)`` (64 mels x 5 frames,
       64-64-8-64-64);
-    * DCASE 2020 Task 2 baseline: ``dense_autoencoder(640, hidden=(128,) * 4, bottleneck=8,
-      batch_norm=True)`` (128 mels x 5 frames).
+    * DCASE 2020 Task 2 baseline (``koizumi2020dcase``): ``dense_autoencoder(640,
+      hidden=(128,) * 4, bottleneck=8, batch_norm=True)`` (128 mels x 5 frames).
 
     Args:
         input_dim: length of one input vector (n_mels * n_frames for stacked frames).
@@ -79,9 +78,9 @@ def dense_autoencoder(
         batch_norm: add BatchNormalization after each hidden Dense layer.
     """
     keras = _keras()
-    input_dim = _positive(input_dim, "input_dim")
-    widths = [_positive(w, "hidden width") for w in hidden]
-    code = _positive(bottleneck, "bottleneck")
+    input_dim = _checks.count(input_dim, "input_dim")
+    widths = [_checks.count(w, "hidden width") for w in hidden]
+    code = _checks.count(bottleneck, "bottleneck")
     inputs = keras.Input(shape=(input_dim,), name="frames")
     x = inputs
     for width in [*widths, code, *reversed(widths)]:
@@ -97,9 +96,9 @@ def dense_autoencoder(
 def conv_autoencoder(input_shape: tuple[int, int] | tuple[int, int, int]):
     """Return an uncompiled convolutional autoencoder for min-max-scaled spectrograms.
 
-    Introduced in chapter 05 (the university course notebook's second approach): Conv2D 8 ->
-    MaxPool 2x2 -> Conv2D 16 -> Conv2D 8 -> UpSampling 2x2 -> Conv2D 1 with a sigmoid, so
-    the inputs must lie in [0, 1] (scale with the training data's minimum and maximum).
+    Introduced in chapter 05b (its reference system A): Conv2D 8 -> MaxPool 2x2 -> Conv2D 16
+    -> Conv2D 8 -> UpSampling 2x2 -> Conv2D 1 with a sigmoid, so the inputs must lie in
+    [0, 1] (scale with the training data's minimum and maximum).
 
     Args:
         input_shape: ``(n_mels, n_frames)`` or ``(n_mels, n_frames, 1)``; both sides must be
@@ -174,7 +173,7 @@ def fit(
     callbacks = []
     if patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=_positive(patience, "patience"),
+            monitor="val_loss", patience=_checks.count(patience, "patience"),
             min_delta=float(min_delta), restore_best_weights=True))
     keras.utils.set_random_seed(seed)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse",
@@ -183,8 +182,8 @@ def fit(
     if validation_data is not None:
         v = np.asarray(validation_data, dtype=np.float32)
         validation = (v, v)
-    return model.fit(x, x, validation_data=validation, epochs=_positive(epochs, "epochs"),
-                     batch_size=_positive(batch_size, "batch_size"), shuffle=True,
+    return model.fit(x, x, validation_data=validation, epochs=_checks.count(epochs, "epochs"),
+                     batch_size=_checks.count(batch_size, "batch_size"), shuffle=True,
                      callbacks=callbacks, verbose=0)
 
 
@@ -242,8 +241,13 @@ class StandardisedAutoencoder:
         return clip_errors(self.model, self.scale(items))
 
 
-def _selected(items: Sequence[np.ndarray], mask: Sequence[bool], name: str) -> np.ndarray:
-    """Return the vectors of the clips selected by ``mask``, stacked into one float32 matrix."""
+def stack_selected(items: Sequence[np.ndarray], mask: Sequence[bool], name: str = "mask"
+                   ) -> np.ndarray:
+    """Return the vectors of the clips selected by ``mask``, stacked into one float32 matrix.
+
+    ``items`` holds one ``(n_vectors, dims)`` array per clip and ``mask`` one bool per clip;
+    ``name`` names the mask in error messages (chapter 05).
+    """
     keep = np.asarray(mask, dtype=bool)
     if keep.shape != (len(items),):
         raise ValueError(
@@ -286,8 +290,8 @@ def train_standardised(
         seed: seeds the initial weights and the batch order.
     """
     keras = _keras()
-    fit_rows = _selected(clip_vectors, train, "train")
-    check_rows = _selected(clip_vectors, validation, "validation")
+    fit_rows = stack_selected(clip_vectors, train, "train")
+    check_rows = stack_selected(clip_vectors, validation, "validation")
     mean = fit_rows.mean(axis=0)
     std = fit_rows.std(axis=0) + np.float32(1e-6)
     keras.utils.set_random_seed(seed)
@@ -296,3 +300,42 @@ def train_standardised(
                   epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                   patience=patience, min_delta=min_delta, seed=seed)
     return StandardisedAutoencoder(model=model, history=history, mean=mean, std=std)
+
+
+class AutoencoderScorer:
+    """Chapter 05's recommended detector as a scorer with ``fit`` and ``score`` (chapter 05b).
+
+    ``fit(train_items)`` keeps the last ``validation_fraction`` of the clips (at least one) for
+    early stopping, the same clips that :func:`course_lib.clip_table.training_parts` marks as
+    validation clips of a machine ID, and trains :func:`train_standardised` on the others.
+    ``score(items)`` aggregates each clip's reconstruction errors (default: their 90th
+    percentile). Other keyword arguments go to :func:`train_standardised`.
+    """
+
+    def __init__(self, *, seed: int, aggregate: str = "p90", validation_fraction: float = 0.2,
+                 **training: Any) -> None:
+        if not 0.0 < validation_fraction < 1.0:
+            raise ValueError(f"validation_fraction={validation_fraction!r} must lie between 0 "
+                             "and 1 (e.g. 0.2).")
+        self.seed, self.aggregate = seed, aggregate
+        self.validation_fraction, self.training = validation_fraction, training
+        self.detector: StandardisedAutoencoder | None = None
+
+    def fit(self, train_items: Sequence[np.ndarray]) -> AutoencoderScorer:
+        """Return ``self`` after training on ``train_items`` (one vector matrix per clip)."""
+        n_clips = len(train_items)
+        if n_clips < 2:
+            raise ValueError(f"{n_clips} training clip(s): an autoencoder needs at least two, "
+                             "one of them for validation.")
+        n_validation = max(1, int(np.floor(n_clips * self.validation_fraction)))
+        validation = np.arange(n_clips) >= n_clips - n_validation
+        self.detector = train_standardised(train_items, ~validation, validation, seed=self.seed,
+                                           **self.training)
+        return self
+
+    def score(self, items: Sequence[np.ndarray]) -> np.ndarray:
+        """Return one score per clip: the aggregated reconstruction errors of its vectors."""
+        if self.detector is None:
+            raise ValueError("call fit(train_items) before score(items).")
+        errors = self.detector.clip_errors(items)
+        return anomaly.clip_scores(errors, [self.aggregate])[self.aggregate]

@@ -219,7 +219,7 @@ def _cap_tensorflow_threads(tf: ModuleType) -> None:
 
 
 def configure_deep_learning(seed: int) -> ModuleType:
-    """Return the ``keras`` module after seeding it and making TensorFlow deterministic (ch. 04).
+    """Return the ``keras`` module after seeding it and making TensorFlow deterministic (ch. 05).
 
     Seeds Python, NumPy and the backend via ``keras.utils.set_random_seed``, enables
     TensorFlow op determinism, caps the thread pools and quiets TensorFlow/Keras/absl logs.

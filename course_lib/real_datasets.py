@@ -16,7 +16,7 @@ fresh RangeIndex. Specific to real data:
   of MIMII and anomaly_mini, NaN otherwise.
 
 Each real dataset has exactly one known layout, the published one (see the ``documentation``
-of its :class:`~data_scripts.registry.Source`), and its loader parses that layout strictly:
+of its :class:`~course_lib.data.registry.Source`), and its loader parses that layout strictly:
 anything else is a :class:`DatasetError` that names the file and what was expected, and
 says what to do (:func:`course_lib.clip_table.source_advice`). Files whose sample rate or
 channel count differ from the published format are refused too.
@@ -54,13 +54,14 @@ from course_lib.clip_table import (
     source_advice,
     tidy,
 )
-from data_scripts import lockfile, registry
-from data_scripts.registry import Source
+from course_lib.data import lockfile, registry
+from course_lib.data.registry import Source
+from course_lib.errors import CourseError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(CourseError, FileNotFoundError):
     """A real dataset is not installed; the message names the download command (chapter 03)."""
 
 

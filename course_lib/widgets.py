@@ -22,7 +22,7 @@ import pandas as pd
 import PIL.Image
 from matplotlib.figure import Figure
 
-from course_lib import audio, features, plots
+from course_lib import audio, clip_table, features, plots
 
 STATIC_NOTE = "Static preview: run the notebook to use the sliders"
 #: Resolution of the static preview PNG (kept well below 150 KB) and of the live figures.
@@ -439,7 +439,7 @@ def dataset_explorer(
             hold two or more values; a slider picks the clip within the selection.
         config: sample rate and log-mel settings (None: each file's rate, default log-mel).
     """
-    plots.require_columns(table, ["path", "label"])
+    clip_table.require_columns(table, ["path", "label"])
     if table.empty:
         raise ValueError("The table has no rows; load a dataset with course_lib.datasets.load.")
     table = table.reset_index(drop=True)

@@ -26,6 +26,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from course_lib.errors import CourseError
+
 SOLUTION_TAG = "solution"
 BEGIN_MARKER = re.compile(r"^(?P<indent>\s*)#\s*BEGIN SOLUTION\b")
 END_MARKER = re.compile(r"^\s*#\s*END SOLUTION\b")
@@ -39,7 +41,7 @@ your own code and run the cell. Run the cells from the top, in order; the instru
 with solutions lives in the course repository."""
 
 
-class StudentEditionError(ValueError):
+class StudentEditionError(CourseError, ValueError):
     """A chapter notebook does not follow the exercise conventions of the course."""
 
 
@@ -104,7 +106,7 @@ def solution_label(cells: Sequence[NotebookNode], *, where: str) -> str:
                 return found.group("label")
     raise StudentEditionError(
         f"{where}: cells tagged 'solution' without a '```{{solution-start}} <label>' markdown "
-        "cell; start every solution with the gate from the contract."
+        "cell; start every solution with the gate that book/how_to_use.md describes."
     )
 
 

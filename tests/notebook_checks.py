@@ -1,7 +1,7 @@
 """Helpers shared by the notebook tests: find chapters, read cells, parse exercise gates.
 
-They re-implement the notebook conventions of the contract on their own, so the tests do
-not trust ``data_scripts.make_student`` to check itself.
+They re-implement the exercise conventions of ``book/how_to_use.md`` (*Writing an exercise*)
+on their own, so the tests do not trust ``data_scripts.make_student`` to check itself.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ comes from:
   16 kHz 16-bit WAVE_FORMAT_EXTENSIBLE, numbering restarting at 00000000 in ``abnormal/``;
 * DCASE 2020 Task 2 dev: ``<machine>/train/normal_id_XX_NNNNNNNN.wav`` and
   ``<machine>/test/{normal,anomaly}_id_XX_NNNNNNNN.wav``, 16 kHz mono 16-bit;
-* ESC-50: GitHub's archive of commit :data:`data_scripts.registry.ESC50_COMMIT`
+* ESC-50: GitHub's archive of commit :data:`course_lib.data.registry.ESC50_COMMIT`
   (``ESC-50-<commit>/meta/esc50.csv``, ``audio/{fold}-{src_file}-{take}-{target}.wav``,
   44.1 kHz mono 16-bit 5 s);
 * UrbanSound8K: ``UrbanSound8K/metadata/UrbanSound8K.csv`` and ``audio/fold1..10/``, each
@@ -42,7 +42,7 @@ import pytest
 import soundfile as sf
 
 from course_lib import audio, paths, synth
-from data_scripts import download, lockfile, registry
+from course_lib.data import download, lockfile, registry
 
 #: ``write(path, label, seed) -> path`` writes one clip of class or condition ``label``.
 ClipWriter = Callable[[Path, str, int], Path]

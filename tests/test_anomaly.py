@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from course_lib import anomaly, evaluate
@@ -164,3 +165,72 @@ def test_clip_scores_aggregates_each_clip():
 def test_clip_scores_rejects_missing_frames(frames, message):
     with pytest.raises(ValueError, match=message):
         anomaly.clip_scores(frames)
+
+
+def _two_machine_table(rng: np.random.Generator) -> tuple[pd.DataFrame, list[np.ndarray]]:
+    """Return a clip table of two machine IDs (id_01 listed first) and one vector per clip.
+
+    id_00's vectors sit near 0, id_01's near 10; each ID's anomalies are shifted by +3 in
+    every dimension, and own-recording style faulty training clips are in the table too.
+    """
+    rows, items = [], []
+    for machine_id, centre in (("id_01", 10.0), ("id_00", 0.0)):
+        for split, label, count, shift in (("train", "normal", 20, 0.0),
+                                           ("train", "anomaly", 3, 3.0),
+                                           ("test", "normal", 6, 0.0),
+                                           ("test", "anomaly", 6, 3.0)):
+            for _ in range(count):
+                rows.append({"machine_id": machine_id, "split": split, "label": label})
+                items.append(centre + shift + rng.standard_normal(4))
+    table = pd.DataFrame(rows)
+    table.index = table.index + 50  # positions, not labels, pick the items
+    return table, items
+
+
+def test_fit_per_group_fits_each_id_on_its_normal_training_clips():
+    table, items = _two_machine_table(np.random.default_rng(0))
+    sizes = []
+
+    def make(n_train):
+        sizes.append(n_train)
+        return anomaly.MahalanobisScorer()
+
+    fit = anomaly.fit_per_group(table, items, make)
+    assert sizes == [20, 20]  # faulty training clips are not fitted on
+    assert list(fit.scorers) == ["id_00", "id_01"]
+    assert (fit.rows.split == "test").all() and len(fit.rows) == len(fit.scores) == 24
+    assert list(fit.rows.machine_id.unique()) == ["id_00", "id_01"]
+    # each ID's own model: id_01's normal clips (near 10) are normal for it
+    assert evaluate.mean_auc(fit.rows, fit.scores) > 0.95
+    pooled = anomaly.MahalanobisScorer().fit(
+        [items[i] for i in np.flatnonzero((table.split == "train") & (table.label == "normal"))])
+    single = pooled.score([items[table.index.get_loc(i)] for i in fit.rows.index])
+    assert evaluate.auc((fit.rows.label != "normal").astype(int), single) < evaluate.mean_auc(
+        fit.rows, fit.scores)
+
+
+def test_fit_per_group_keeps_frame_scores_and_refuses_bad_input():
+    table, items = _two_machine_table(np.random.default_rng(1))
+    frames = [np.stack([item, item + 0.1]) for item in items]
+    fit = anomaly.fit_per_group(
+        table, frames, lambda n: anomaly.FrameScorer(anomaly.MahalanobisScorer()),
+        score=lambda scorer, test: scorer.score_frames(test))
+    assert isinstance(fit.scores, list) and all(s.shape == (2,) for s in fit.scores)
+    with pytest.raises(anomaly.DatasetError, match="23 entries for 24"):
+        anomaly.fit_per_group(table.iloc[:24], items[:23], lambda n: anomaly.KNNScorer())
+    no_training = table[~((table.machine_id == "id_00") & (table.split == "train"))]
+    with pytest.raises(anomaly.DatasetError, match="id_00.*no normal training clip"):
+        anomaly.fit_per_group(no_training, [items[table.index.get_loc(i)]
+                                            for i in no_training.index],
+                              lambda n: anomaly.KNNScorer())
+
+
+def test_mean_auc_is_the_unweighted_mean_over_ids():
+    table = pd.DataFrame({"machine_id": ["a"] * 4 + ["b"] * 6,
+                          "label": ["normal", "anomaly"] * 2 + ["normal", "anomaly"] * 3})
+    scores = np.array([0, 1, 0, 1] + [1, 0, 1, 0, 0, 1])  # a perfect, b worse than chance
+    per_id = evaluate.per_group(table, scores)
+    assert evaluate.mean_auc(table, scores) == pytest.approx(
+        (per_id.loc["a", "auc"] + per_id.loc["b", "auc"]) / 2)
+    assert evaluate.mean_auc(table, scores) != pytest.approx(evaluate.auc(
+        (table.label != "normal").astype(int), scores))

@@ -1,7 +1,7 @@
 """Tests of the dataset registry and its toy datasets (course_lib.datasets, chapter 03).
 
 Also: ``datasets.load`` dispatches real names and ``folder:`` paths, toy and real tables share
-one contract (course_lib.clip_table), and the shared MIMII split rule.
+the columns and dtypes of ``course_lib.clip_table.COLUMNS``, and the shared MIMII split rule.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from real_fixtures import (
 )
 
 from course_lib import clip_table, datasets, paths, real_datasets, synth, toy_datasets
-from data_scripts import make_toy, registry
+from course_lib.data import registry
+from data_scripts import make_toy
 
 SMALL_MACHINES = {"n_normal": 6, "n_abnormal": 3, "duration": 0.5, "n_jobs": 1}
 SMALL_URBAN = {"clips_per_class": 10, "n_folds": 10, "n_jobs": 1}
@@ -87,7 +88,7 @@ def test_missing_data_is_generated_on_first_use(tmp_path: Path, monkeypatch, cap
 
 
 def _check_common(table: pd.DataFrame, name: str) -> None:
-    """Assert the contract shared by every dataset table."""
+    """Assert what every dataset table shares: ``clip_table.COLUMNS``, dtypes, sorted paths."""
     assert list(table.columns) == list(datasets.COLUMNS)
     assert {column: table[column].dtype for column in table.columns} == DTYPES
     assert isinstance(table.index, pd.RangeIndex) and table["path"].is_monotonic_increasing
@@ -96,7 +97,7 @@ def _check_common(table: pd.DataFrame, name: str) -> None:
     assert set(table["split"]) == {"train", "test"}
 
 
-def test_machine_table_follows_the_contract(course_data: Path) -> None:
+def test_machine_table_is_a_tidy_clip_table(course_data: Path) -> None:
     table = datasets.load("toy_fan")
     _check_common(table, "toy_fan")
     assert len(table) == 3 * 9 and set(table["machine"]) == {"fan"}
@@ -132,7 +133,7 @@ def test_single_machine_tables_partition_the_full_table(course_data: Path) -> No
     assert sorted(parts["path"]) == list(everything["path"])
 
 
-def test_urban_table_follows_the_contract(course_data: Path) -> None:
+def test_urban_table_is_a_tidy_clip_table(course_data: Path) -> None:
     table = datasets.load("toy_urban")
     _check_common(table, "toy_urban")
     assert len(table) == 100 and sorted(table["label"].unique()) == sorted(synth.URBAN_CLASSES)

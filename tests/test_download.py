@@ -1,4 +1,4 @@
-"""Tests for data_scripts.download / extract: offline, against a server on 127.0.0.1."""
+"""Tests for course_lib.data and ``python -m data_scripts.download``: offline, on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from real_fixtures import (
 )
 
 from course_lib import real_datasets
-from data_scripts import download, extract, lockfile, registry
+from course_lib.data import download, extract, lockfile, registry
+from data_scripts.download import main
 
 ESC50_ARCHIVE = registry.get("esc50").filename  # a fixed commit's archive
 
@@ -97,7 +98,7 @@ def leftovers(root: Path) -> list[Path]:
 
 
 def test_list_shows_every_dataset_with_size_licence_and_destination(root, capsys):
-    assert download.main(["--list"]) == 0
+    assert main(["--list"]) == 0
     out = capsys.readouterr().out
     assert str(root) in out
     for name in ("anomaly_mini", "mimii:fan:6dB", "mimii:valve:-6dB", "dcase2020_task2:ToyCar",
@@ -109,7 +110,7 @@ def test_list_shows_every_dataset_with_size_licence_and_destination(root, capsys
 
 def test_help_documents_name_scheme_and_mirror(capsys):
     with pytest.raises(SystemExit):
-        download.main(["--help"])
+        main(["--help"])
     out = capsys.readouterr().out
     assert "mimii:<machine>:<snr>" in out and "dcase2020_task2:<machine>" in out
     assert registry.MIRROR_ENV_VAR in out and "--from-file" in out
@@ -142,10 +143,10 @@ def test_registry_states_published_sources_and_formats():
 
 
 def test_unknown_name_and_bad_arguments_exit_nonzero(root, capsys):
-    assert download.main(["no_such_set"]) == 1
+    assert main(["no_such_set"]) == 1
     assert "Unknown dataset 'no_such_set'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        download.main(["esc50", "anomaly_mini", "--from-file", "x.zip"])
+        main(["esc50", "anomaly_mini", "--from-file", "x.zip"])
 
 
 # --------------------------------------------------------------------------- downloads
@@ -174,7 +175,7 @@ def test_tar_gz_dataset_downloads_via_command_line(root, server, tmp_path, monke
     md5 = hashlib.md5(archive.read_bytes()).hexdigest()
     pin(monkeypatch, "urbansound8k", f"md5:{md5}")
     serve(server, archive)
-    assert download.main(["urbansound8k", "--no-progress", "--keep-archive"]) == 0
+    assert main(["urbansound8k", "--no-progress", "--keep-archive"]) == 0
     assert (root / "urbansound8k" / "metadata" / "UrbanSound8K.csv").is_file()
     assert (root / "downloads" / "urbansound8k" / "UrbanSound8K.tar.gz").is_file()
     assert "extracted to" in capsys.readouterr().out
@@ -258,7 +259,7 @@ def unused_port() -> int:
 def test_unreachable_host_names_url_and_from_file(root, monkeypatch, capsys):
     mirror = f"http://127.0.0.1:{unused_port()}"
     monkeypatch.setenv(registry.MIRROR_ENV_VAR, mirror)
-    assert download.main(["esc50", "--no-progress", "--retries", "0"]) == 1
+    assert main(["esc50", "--no-progress", "--retries", "0"]) == 1
     err = capsys.readouterr().err
     assert f"{mirror}/{ESC50_ARCHIVE}" in err and "--from-file PATH" in err
 
@@ -277,7 +278,7 @@ def test_downloaded_unsafe_archive_is_refused_and_deleted(root, server, tmp_path
 def test_from_file_installs_without_network(root, mini_zip, monkeypatch):
     monkeypatch.setenv(registry.MIRROR_ENV_VAR, f"http://127.0.0.1:{unused_port()}")
     pin(monkeypatch, "anomaly_mini", f"sha256:{sha256_of(mini_zip)}")
-    assert download.main(["anomaly_mini", "--from-file", str(mini_zip)]) == 0
+    assert main(["anomaly_mini", "--from-file", str(mini_zip)]) == 0
     assert mini_zip.is_file()                                   # the user's file is kept
     assert lockfile.read_lock(root)["anomaly_mini"]["origin"] == str(mini_zip)
     assert len(real_datasets.load_real("anomaly_mini")) == 30
@@ -286,7 +287,7 @@ def test_from_file_installs_without_network(root, mini_zip, monkeypatch):
 def test_from_file_with_wrong_checksum_is_refused_untouched(root, esc50_zip, monkeypatch,
                                                             capsys):
     pin(monkeypatch, "anomaly_mini", "sha256:" + "1" * 64)
-    assert download.main(["anomaly_mini", "--from-file", str(esc50_zip)]) == 1
+    assert main(["anomaly_mini", "--from-file", str(esc50_zip)]) == 1
     err = capsys.readouterr().err
     assert "not the expected archive" in err and "left untouched" in err
     assert esc50_zip.is_file() and not (root / "anomaly_mini").exists()

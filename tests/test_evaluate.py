@@ -77,6 +77,16 @@ def test_bad_inputs_raise_clear_errors(y_true, scores, message):
         evaluate.auc(y_true, scores)
 
 
+def test_labels_and_scores_checks_and_converts():
+    labels, values = evaluate.labels_and_scores([True, False], [1, 2])
+    assert labels.dtype.kind == "i" and labels.tolist() == [1, 0]
+    assert values.dtype == np.float64
+    labels, _ = evaluate.labels_and_scores([0, 0], [0.1, 0.2], both_classes=False)
+    assert labels.tolist() == [0, 0]
+    with pytest.raises(ValueError, match="both normal"):
+        evaluate.labels_and_scores([0, 0], [0.1, 0.2])
+
+
 def test_pauc_rejects_bad_max_fpr():
     with pytest.raises(ValueError, match="max_fpr"):
         evaluate.pauc(Y, PERFECT, max_fpr=0.0)

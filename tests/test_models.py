@@ -144,3 +144,25 @@ def test_train_standardised_is_deterministic_and_seed_dependent() -> None:
 def test_train_standardised_rejects_bad_masks(train, validation, message) -> None:
     with pytest.raises(ValueError, match=message):
         models.train_standardised(_clips(), train, validation, epochs=1, seed=0)
+
+
+def test_autoencoder_scorer_holds_out_the_last_fifth_like_training_parts() -> None:
+    clips = _clips() + _clips()[:4]  # 10 training clips: the last 2 are validation clips
+    scorer = models.AutoencoderScorer(hidden=(8,), bottleneck=2, epochs=2, batch_size=8,
+                                      seed=5).fit(clips)
+    train, validation = [True] * 8 + [False] * 2, [False] * 8 + [True] * 2
+    same = models.train_standardised(clips, train, validation, hidden=(8,), bottleneck=2,
+                                     epochs=2, batch_size=8, seed=5)
+    expected = np.array([np.percentile(e, 90) for e in same.clip_errors(clips[:3])])
+    np.testing.assert_array_equal(scorer.score(clips[:3]), expected)
+    with pytest.raises(ValueError, match="at least two"):
+        models.AutoencoderScorer(seed=0).fit(clips[:1])
+    with pytest.raises(ValueError, match="before score"):
+        models.AutoencoderScorer(seed=0).score(clips)
+
+
+def test_stack_selected_stacks_the_chosen_clips_in_order() -> None:
+    clips = _clips()
+    stacked = models.stack_selected(clips, [False, True, False, True, False, False])
+    np.testing.assert_array_equal(stacked, np.concatenate([clips[1], clips[3]]))
+    assert stacked.dtype == np.float32

@@ -9,6 +9,7 @@ import pytest
 from matplotlib.collections import QuadMesh
 
 from course_lib import audio, features, plots
+from course_lib.errors import AudioError
 
 SR = 8000
 
@@ -84,14 +85,6 @@ def test_title_is_used(tone):
     assert ax.get_title() == "A tone"
 
 
-def test_spectrum_reads_the_rms_level_of_a_sinusoid():
-    n = 4096
-    full_scale_sine = np.sin(2 * np.pi * 64 * np.arange(n) / n)  # exactly on a bin
-    frequencies, level = plots.spectrum_db(full_scale_sine, n)
-    assert frequencies[np.argmax(level)] == pytest.approx(64)
-    assert level.max() == pytest.approx(20 * np.log10(np.sqrt(0.5)), abs=0.05)  # -3.01 dBFS
-
-
 def test_waveforms_stacks_rows_with_one_amplitude_label(tone):
     fig, axes = plots.waveforms({"clean": (tone, SR), "quiet": (0.1 * tone, SR)}, title="x")
     assert len(axes) == 2 and axes[0].get_title() == "clean"
@@ -150,7 +143,8 @@ def test_clip_grid_draws_into_a_given_figure(clip_table):
 @pytest.mark.parametrize(
     ("call", "error", "hint"),
     [
-        (lambda t: plots.waveform(np.stack([t, t]), SR), ValueError, "to_mono"),
+        (lambda t: plots.waveform(np.stack([t, t]), SR), AudioError, "to_mono"),
+        (lambda t: plots.spectrum(np.array([0.1, np.nan]), SR), AudioError, "NaN"),
         (lambda t: plots.spectrogram(t, sr=SR, hop_length=512), ValueError, "n_bins, n_frames"),
         (lambda t: plots.spectrogram(np.zeros((4, 4)), sr=SR, hop_length=1, y_axis="bark"),
          ValueError, "y_axis"),
@@ -201,7 +195,7 @@ def _anomaly_plots() -> dict:
         "roc_curves": lambda ax=None: plots.roc_curves(
             {"good": (Y_TEST, S_TEST), "chance": (Y_TEST, np.zeros(7))}, max_fpr=0.1, ax=ax),
         "score_histogram": lambda ax=None: plots.score_histogram(
-            S_TEST, Y_TEST, threshold=0.5, ax=ax),
+            Y_TEST, S_TEST, threshold=0.5, ax=ax),
         "threshold_sweep": lambda ax=None: plots.threshold_sweep(Y_TEST, S_TEST, ax=ax),
         "confusion_matrix": lambda ax=None: plots.confusion_matrix(
             Y_TEST, S_TEST >= 0.5, ax=ax),
@@ -247,7 +241,16 @@ def test_confusion_matrix_cells_are_counts():
 
 
 def test_score_histogram_counts_both_classes_and_pca_checks_dims():
-    _, ax = plots.score_histogram(S_TEST, Y_TEST)
+    _, ax = plots.score_histogram(Y_TEST, S_TEST)
     assert sum(patch.get_height() for patch in ax.patches) == 7
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["normal (4)", "anomaly (3)"]
     with pytest.raises(ValueError, match="same number of dimensions"):
         plots.pca_scatter({"a": np.ones((3, 2)), "b": np.ones((3, 4))})
+
+
+@pytest.mark.parametrize("plot", [plots.score_histogram, plots.threshold_sweep])
+def test_labelled_score_plots_take_labels_first(plot):
+    with pytest.raises(ValueError, match="0 \\(normal\\) and 1"):  # scores passed as labels
+        plot(S_TEST, Y_TEST)
+    with pytest.raises(ValueError, match="one score per labelled clip"):
+        plot(Y_TEST, S_TEST[:-1])

@@ -34,7 +34,7 @@ from scipy import signal
 
 from course_lib import clip_table
 from course_lib import real_datasets as rd
-from data_scripts import lockfile, registry
+from course_lib.data import lockfile, registry
 
 DTYPES = {
     "path": "object", "dataset": "object", "label": "object", "split": "object",
@@ -55,7 +55,7 @@ def root(tmp_path, monkeypatch) -> Path:
 
 
 def check_tidy(table: pd.DataFrame) -> None:
-    """Assert the contract's table shape: columns, dtypes, sorted paths, RangeIndex."""
+    """Assert the shape ``clip_table.tidy`` gives: columns, dtypes, sorted paths, RangeIndex."""
     assert list(table.columns) == list(clip_table.COLUMNS)
     assert {c: str(t) for c, t in table.dtypes.items()} == DTYPES
     assert table["path"].is_monotonic_increasing
@@ -475,7 +475,7 @@ def test_urbansound8k_folds_let_a_recording_cross_folds(root, tmp_path, monkeypa
 
 
 def test_fold_splits_needs_a_fold_on_every_row(root, tmp_path, monkeypatch):
-    """Contract: fold_splits refuses tables where any row has no fold (machine datasets)."""
+    """fold_splits refuses tables where any row has no fold (machine datasets)."""
     install_stand_in("urbansound8k", make_urbansound8k(tmp_path / "s"), tmp_path, monkeypatch)
     table = rd.load_real("urbansound8k")
     table.loc[3, "fold"] = pd.NA
@@ -492,7 +492,7 @@ def test_fold_splits_needs_a_fold_on_every_row(root, tmp_path, monkeypatch):
 
 def test_corrupt_file_of_a_download_points_to_downloading_it_again(root, tmp_path,
                                                                    monkeypatch):
-    """Contract: a damaged file in a downloaded dataset is named, with the advice to
+    """A damaged file in a downloaded dataset is named, with the advice to
     re-download it (``python -m data_scripts.download NAME``, or ``--from-file``)."""
     stage = make_esc50(tmp_path / "s")
     (stage / esc50_top() / "audio" / ESC50_ROWS[1][0]).write_bytes(b"RIFF\x00\x00 not audio")
@@ -612,7 +612,7 @@ def test_non_audio_files_are_skipped_with_a_warning_listing_them(tmp_path):
 
 
 def test_unreadable_wav_names_the_file_is_kept_and_advice_fits_an_own_folder(tmp_path):
-    """Contract: for an own folder the advice is to fix, convert or remove the file; it never
+    """For an own folder the advice is to fix, convert or remove the file; it never
     mentions downloading or regenerating toy data."""
     base = make_labelled(tmp_path / "rec")
     bad = base / "broken" / "corrupt.wav"

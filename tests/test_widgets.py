@@ -11,7 +11,7 @@ import pandas as pd
 import PIL.Image
 import pytest
 
-from course_lib import audio, plots, widgets
+from course_lib import audio, features, widgets
 
 SR = 16000
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -115,7 +115,7 @@ def test_naive_resampling_aliases_and_filtered_resampling_does_not():
     t = np.arange(SR) / SR
     tone = np.sin(2 * np.pi * 3000 * t)  # above the 2 kHz Nyquist frequency of 4 kHz
     naive = widgets.resample_naive(tone, orig_sr=SR, target_sr=4000)
-    frequencies, level = plots.spectrum_db(naive, 4000)
+    frequencies, level = features.spectrum_db(naive, 4000)
     assert frequencies[np.argmax(level)] == pytest.approx(1000, abs=2)  # folded to 4000 - 3000
     filtered = audio.resample(tone, orig_sr=SR, target_sr=4000)
     assert audio.rms(filtered) < 0.01 < audio.rms(naive)

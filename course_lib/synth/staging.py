@@ -8,12 +8,13 @@ other parameters replaces the old dataset in one step.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+
+from course_lib import _files
 
 #: Bumped whenever the simulator's sounds change, so stale toy data is regenerated.
 GENERATOR_VERSION = "1.1"
@@ -22,11 +23,7 @@ MARKER_NAME = "toy_complete.json"
 
 def read_marker(folder: str | Path) -> dict | None:
     """Return the completion marker of a toy dataset folder, or None if it is incomplete."""
-    marker = Path(folder) / MARKER_NAME
-    try:
-        return json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    return _files.read_marker(Path(folder), MARKER_NAME)
 
 
 def is_complete(folder: str | Path, parameters: dict | None = None) -> bool:
@@ -72,17 +69,11 @@ def _publish(staging: Path, target: Path, parameters: dict, n_files: int, force:
     """
     marker = {"generator": "course_lib.synth", "version": GENERATOR_VERSION,
               "parameters": parameters, "files": n_files}
-    (staging / MARKER_NAME).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n",
-                                       encoding="utf-8")
+    _files.write_marker(staging, MARKER_NAME, marker)
     if not force and is_complete(target, parameters):
         shutil.rmtree(staging, ignore_errors=True)
         return target
-    retired = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-    if target.exists():
-        target.rename(retired)
-    staging.rename(target)
-    shutil.rmtree(retired, ignore_errors=True)
-    return target
+    return _files.move_into_place(staging, target)
 
 
 def build(target: Path, parameters: dict, force: bool, write: Callable[[Path], int]) -> Path:

@@ -64,11 +64,3 @@ def check_snr(snr_db: object) -> float | None:
     if snr_db is None:
         return None
     return check_number("snr_db", snr_db, low=-60.0, high=100.0)
-
-
-def check_count(name: str, value: object, *, minimum: int = 0) -> int:
-    """Return ``value`` as int after checking it is a whole number >= ``minimum``."""
-    whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if not whole or value < minimum:
-        raise ValueError(f"{name}={value!r} is invalid; pass a whole number >= {minimum}.")
-    return int(value)

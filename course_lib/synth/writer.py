@@ -13,14 +13,13 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from course_lib import audio
+from course_lib import _checks, audio
 from course_lib.synth.machines import MACHINE_IDS, MACHINES, machine_sound
 from course_lib.synth.seeds import derive_seed, rng_for
 from course_lib.synth.staging import build
 from course_lib.synth.urban import URBAN_CLASSES, urban_sound
 from course_lib.synth.validation import (
     check_choice,
-    check_count,
     check_duration,
     check_sample_rate,
     check_severity,
@@ -77,11 +76,11 @@ def machine_dataset_parameters(
         raise ValueError("snr_db=None is not allowed for datasets; pass e.g. 6, 0 or -6.")
     return {
         "machines": sorted(set(names), key=list(MACHINES).index),
-        "n_normal": check_count("n_normal", n_normal, minimum=1),
-        "n_abnormal": check_count("n_abnormal", n_abnormal, minimum=0),
+        "n_normal": _checks.count(n_normal, "n_normal"),
+        "n_abnormal": _checks.count(n_abnormal, "n_abnormal", minimum=0),
         "severity": _check_severity_range(severity), "snr_db": float(snr_db),
         "duration": check_duration(duration), "sr": check_sample_rate(sr),
-        "seed": check_count("seed", seed),
+        "seed": _checks.count(seed, "seed", minimum=0),
     }
 
 
@@ -143,7 +142,7 @@ def make_machine_dataset(
     parameters = machine_dataset_parameters(
         machines=machines, n_normal=n_normal, n_abnormal=n_abnormal, severity=severity,
         snr_db=snr_db, duration=duration, sr=sr, seed=seed)
-    n_jobs = check_count("n_jobs", n_jobs, minimum=1)
+    n_jobs = _checks.count(n_jobs, "n_jobs")
 
     def write(staging: Path) -> int:
         rows = _machine_plan(parameters)
@@ -161,9 +160,9 @@ def urban_dataset_parameters(*, clips_per_class: int = 40, n_folds: int = 10,
                              sr: int = 22050, seed: int = 0) -> dict:
     """Return the validated, JSON-ready parameters of a toy urban dataset (chapter 03)."""
     return {
-        "clips_per_class": check_count("clips_per_class", clips_per_class, minimum=1),
-        "n_folds": check_count("n_folds", n_folds, minimum=1),
-        "sr": check_sample_rate(sr), "seed": check_count("seed", seed),
+        "clips_per_class": _checks.count(clips_per_class, "clips_per_class"),
+        "n_folds": _checks.count(n_folds, "n_folds"),
+        "sr": check_sample_rate(sr), "seed": _checks.count(seed, "seed", minimum=0),
     }
 
 
@@ -252,7 +251,7 @@ def make_urban_dataset(
     """
     parameters = urban_dataset_parameters(clips_per_class=clips_per_class, n_folds=n_folds,
                                           sr=sr, seed=seed)
-    n_jobs = check_count("n_jobs", n_jobs, minimum=1)
+    n_jobs = _checks.count(n_jobs, "n_jobs")
 
     def write(staging: Path) -> int:
         sources = _urban_sources(parameters)

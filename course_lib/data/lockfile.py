@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from data_scripts.registry import LOCK_FILE, MARKER_FILE, Source
+from course_lib import _files
+from course_lib.data.registry import LOCK_FILE, MARKER_FILE, Source
 
 
 def lock_path(root: Path) -> Path:
@@ -42,18 +41,8 @@ def read_lock(root: Path) -> dict[str, dict[str, str]]:
         ) from exc
 
 
-def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as JSON to ``path`` via a temporary file and a rename (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(data, stream, indent=2, sort_keys=True)
-        stream.write("\n")
-    os.replace(tmp, path)
-
-
-def record(root: Path, source: Source, *, sha256: str, origin: str) -> None:
-    """Store the archive ``sha256`` of ``source`` in the lock file (``origin``: URL or file)."""
+def record(root: Path, source: Source, *, sha256: str, origin: str) -> Path:
+    """Return the lock file after recording ``sha256`` of ``source`` (``origin``: URL or file)."""
     entries = read_lock(root)
     entries[source.name] = {
         "archive": source.filename,
@@ -61,7 +50,7 @@ def record(root: Path, source: Source, *, sha256: str, origin: str) -> None:
         "origin": origin,
         "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    _write_json_atomically(lock_path(root), {"version": 1, "datasets": entries})
+    return _files.write_json_atomically(lock_path(root), {"version": 1, "datasets": entries})
 
 
 def locked_sha256(root: Path, source: Source) -> str | None:
@@ -77,15 +66,12 @@ def marker_path(target: Path) -> Path:
 
 def read_marker(target: Path) -> dict[str, Any] | None:
     """Return the completion marker of ``target``, or ``None`` if absent or unreadable."""
-    try:
-        return dict(json.loads(marker_path(target).read_text(encoding="utf-8")))
-    except (OSError, json.JSONDecodeError, TypeError, ValueError):
-        return None
+    return _files.read_marker(target, MARKER_FILE)
 
 
-def write_marker(folder: Path, data: dict[str, Any]) -> None:
-    """Write the completion marker ``data`` into ``folder``."""
-    _write_json_atomically(marker_path(folder), data)
+def write_marker(folder: Path, data: dict[str, Any]) -> Path:
+    """Return the path of the completion marker after writing ``data`` into ``folder``."""
+    return _files.write_marker(folder, MARKER_FILE, data)
 
 
 def marker_problem(root: Path, source: Source) -> str | None:

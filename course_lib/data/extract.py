@@ -23,13 +23,15 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from data_scripts.lockfile import write_marker
+from course_lib import _files
+from course_lib.data.lockfile import write_marker
+from course_lib.errors import CourseError
 
 KINDS = ("zip", "tar.gz")
 _SKIPPED_PREFIX = "__MACOSX/"
 
 
-class ArchiveError(ValueError):
+class ArchiveError(CourseError, ValueError):
     """The archive cannot be read (damaged, truncated or of the wrong type)."""
 
 
@@ -163,8 +165,7 @@ def extract(
         _unpack(archive, scratch, kind)
         content = _content_folder(scratch)
         write_marker(content, {**marker, "files": _count_files(content)})
-        _remove([target])
-        content.rename(target)
+        _files.move_into_place(content, target)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as exc:
         raise ArchiveError(
             f"Cannot extract {archive}: {exc}. The file is damaged, incomplete or not a "

@@ -1,8 +1,8 @@
 """The real datasets the course can download, kept as plain data (chapter 03).
 
 Each :class:`Source` says where one archive comes from, how to check it, under which licence
-it is published and where it goes below the data root. ``data_scripts.download`` fetches and
-extracts archives; ``course_lib.real_datasets`` reads the extracted folders.
+it is published and where it goes below the data root. :mod:`course_lib.data.download` fetches
+and extracts archives; :mod:`course_lib.real_datasets` reads the extracted folders.
 
 Naming scheme
 -------------
@@ -13,11 +13,11 @@ Naming scheme
   ``fan|pump|slider|valve|ToyCar|ToyConveyor``.
 * ``esc50`` and ``urbansound8k``.
 
-Checksums: ``known_hash`` is pooch's ``"<alg>:<hex>"`` form. The anomaly_mini sha256 comes
-from the curriculum; the Zenodo md5 sums are the ones Zenodo publishes for each file. ESC-50
+Checksums: ``known_hash`` is pooch's ``"<alg>:<hex>"`` form. The anomaly_mini sha256 pins the
+archive at its ``url``; the Zenodo md5 sums are the ones Zenodo publishes for each file. ESC-50
 is published as a GitHub repository without checksums; the course downloads the archive of
 one fixed commit (:data:`ESC50_COMMIT`), so its content cannot move, and records the sha256
-of the first download in the lock file (see ``data_scripts.download``).
+of the first download in the lock file (see :mod:`course_lib.data.lockfile`).
 
 Published formats: :attr:`Source.sample_rate` and :attr:`Source.channels` are the format every
 file of the dataset has according to its documentation (:attr:`Source.documentation`); the
