@@ -420,14 +420,18 @@ def player(y: np.ndarray, sr: int, *, title: str | None = None, max_seconds: flo
 
 
 def players(clips: Mapping[str, np.ndarray], sr: int, *, max_seconds: float = 5.0) -> HTML:
-    """Return an ``IPython.display.HTML`` table row of captioned players, one per clip (ch. 01).
+    """Return an ``IPython.display.HTML`` block of captioned players, one per clip (ch. 01).
 
     Use it for side-by-side listening, e.g. ``players({"clean": y, "noisy": y_noisy}, sr)``.
-    All clips share the sample rate ``sr``.
+    All clips share the sample rate ``sr``. The players sit in a wrapping row, each with its
+    title above it, so on a narrow page the later ones move to the next line instead of
+    leaving the page.
     """
     if not clips:
         raise AudioError("clips is empty; pass a mapping like {'title': samples}.")
-    cells = "".join(
-        f"<td>{_player_html(y, sr, title, max_seconds)}</td>" for title, y in clips.items()
+    items = "".join(
+        f'<div class="course-player">{_player_html(y, sr, title, max_seconds)}</div>'
+        for title, y in clips.items()
     )
-    return HTML(f"<table><tr>{cells}</tr></table>")
+    row = "display:flex;flex-wrap:wrap;gap:0.5rem 1.5rem;align-items:flex-end"
+    return HTML(f'<div class="course-players" style="{row}">{items}</div>')

@@ -24,6 +24,8 @@ import matplotlib
 import numpy as np
 from cycler import cycler
 
+from course_lib import figure_output
+
 FAST_ENV_VAR = "COURSE_FAST"
 
 #: Okabe & Ito's colour-blind-safe palette (black moved last so lines start in colour).
@@ -145,10 +147,12 @@ def apply_plot_style() -> None:
     """Return None after applying the house Matplotlib style ``HOUSE_STYLE`` (chapter 01).
 
     Pyplot is imported first so that Jupyter's inline backend does not later overwrite
-    the settings with its own defaults.
+    the settings with its own defaults. In a notebook, figures are then shown as sharp PNGs
+    at their page size (:func:`course_lib.figure_output.use_sharp_figures`).
     """
     importlib.import_module("matplotlib.pyplot")
     matplotlib.rcParams.update(HOUSE_STYLE)
+    figure_output.use_sharp_figures()
 
 
 @contextmanager

@@ -10,7 +10,6 @@ widget view for HTML (``nb_mime_priority_overrides``) and loads no widget JavaSc
 from __future__ import annotations
 
 import base64
-import io
 import traceback
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -19,10 +18,10 @@ from pathlib import Path
 import ipywidgets
 import numpy as np
 import pandas as pd
-import PIL.Image
 from matplotlib.figure import Figure
 
 from course_lib import audio, clip_table, features, plots
+from course_lib.figure_output import figure_png
 
 STATIC_NOTE = "Static preview: run the notebook to use the sliders"
 #: Resolution of the static preview PNG (kept well below 150 KB) and of the live figures.
@@ -43,21 +42,6 @@ FILTER_COLUMNS = ("label", "machine", "machine_id")
 INFO_COLUMNS = ("split", "fold", "fault", "severity", "snr_db", "duration", "sample_rate")
 
 _SLIDER_STYLE = {"description_width": "initial"}
-
-
-def figure_png(fig: Figure, *, dpi: int) -> bytes:
-    """Return ``fig`` rendered at ``dpi`` as a compact 256-colour PNG (chapter 01).
-
-    A palette PNG is about a third of the size of Matplotlib's RGBA output and looks the
-    same here: colormaps have 256 entries.
-    """
-    rendered = io.BytesIO()
-    fig.savefig(rendered, format="png", dpi=dpi)
-    image = PIL.Image.open(rendered).convert("RGB")
-    palette = image.quantize(colors=256, dither=PIL.Image.Dither.NONE)
-    compact = io.BytesIO()
-    palette.save(compact, format="png", optimize=True)
-    return compact.getvalue()
 
 
 def _output_item(item: object) -> dict:

@@ -1,4 +1,6 @@
-"""Reference outputs for the notebooks' ``# NBVAL_CHECK_OUTPUT`` cells.
+"""Reference outputs for the notebooks' cells tagged ``nbval-check-output``.
+
+nbval reads the tag from the cell metadata, so the reader never sees a marker comment.
 
 Committed notebooks carry no outputs (a test enforces it), so nbval would have nothing to
 compare a checked cell with. The expected outputs of the checked cells live instead in
@@ -28,7 +30,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 REFERENCE_DIR = Path(__file__).resolve().parent / "nbval_reference"
-CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+CHECK_TAG = "nbval-check-output"
 CELL_TIMEOUT = 600
 
 
@@ -38,9 +40,9 @@ def notebook_paths() -> list[Path]:
 
 
 def checked_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    """Return the code cells whose source carries the ``# NBVAL_CHECK_OUTPUT`` mark."""
-    return [cell for cell in notebook.cells
-            if cell.cell_type == "code" and CHECK_MARK in cell.source]
+    """Return the code cells tagged ``nbval-check-output``."""
+    return [cell for cell in notebook.cells if cell.cell_type == "code"
+            and CHECK_TAG in cell.get("metadata", {}).get("tags", [])]
 
 
 def reference_path(notebook_path: Path) -> Path:

@@ -385,10 +385,12 @@ def test_player_plays_silence_without_error():
     assert np.all(clip == 0)
 
 
-def test_players_puts_captioned_clips_in_one_row(sine):
+def test_players_wrap_captioned_clips_with_the_title_above(sine):
     markup = audio.players({"clean": sine, "noisy": sine + 0.01}, SR).data
-    assert markup.count("<tr>") == 1 and markup.count("<td>") == 2
-    assert "<figcaption>clean</figcaption>" in markup and "noisy" in markup
+    assert "flex-wrap:wrap" in markup and "<table" not in markup
+    assert markup.count('class="course-player"') == 2
+    caption, player = markup.index("<figcaption>clean</figcaption>"), markup.index("<audio")
+    assert caption < player and "noisy" in markup
     assert len(_decode_players(markup)) == 2
     with pytest.raises(audio.AudioError, match="empty"):
         audio.players({}, SR)

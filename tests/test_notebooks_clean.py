@@ -155,7 +155,37 @@ def test_every_exercise_has_a_gated_solution(notebook_path: Path) -> None:
 
 
 def test_every_checked_cell_has_a_recorded_reference():
-    """nbval compares `# NBVAL_CHECK_OUTPUT` cells with tests/nbval_reference (see nbval_refs)."""
+    """nbval compares cells tagged `nbval-check-output` with their recorded references."""
     problems = [problem for path in nbval_refs.notebook_paths()
                 for problem in nbval_refs.reference_problems(path)]
     assert not problems, "\n".join(problems)
+
+
+CODE_WIDTH = 79  # a code box on the site holds about 81 characters at 1280 px
+
+
+def test_code_fits_the_column(notebook_path: Path) -> None:
+    notebook = read(notebook_path)
+    wide = [
+        f"cell {index} line {number}: {len(line)} characters"
+        for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+        for number, line in enumerate(cell.source.splitlines(), start=1)
+        if len(line) > CODE_WIDTH
+    ]
+    assert not wide, (
+        f"code wider than {CODE_WIDTH} characters scrolls sideways on the site; run "
+        "`.venv/bin/ruff format notebooks` and wrap long strings and comments:\n"
+        + "\n".join(wide)
+    )
+
+
+def test_nbval_markers_are_tags_not_comments(notebook_path: Path) -> None:
+    notebook = read(notebook_path)
+    marked = [
+        index for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and re.search(r"^\s*#\s*NBVAL_", cell.source, re.M)
+    ]
+    assert not marked, (
+        f"cells {marked} show an nbval marker comment to the reader: use the cell tag "
+        "'nbval-check-output' (or 'nbval-ignore-output', 'nbval-skip') instead"
+    )

@@ -254,3 +254,19 @@ def test_labelled_score_plots_take_labels_first(plot):
         plot(S_TEST, Y_TEST)
     with pytest.raises(ValueError, match="one score per labelled clip"):
         plot(Y_TEST, S_TEST[:-1])
+
+
+def test_intervals_draw_one_bar_per_method_between_its_ends():
+    from course_lib import uncertainty
+
+    values = {
+        "GMM": uncertainty.Interval(0.9, 0.85, 0.95, 0.95),
+        "mean": uncertainty.Interval(0.7, 0.6, 0.78, 0.95),
+    }
+    fig, ax = plots.intervals(values)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["GMM", "mean"]
+    bars = [c for c in ax.collections if c.get_segments()]
+    ends = sorted(tuple(np.round(seg[:, 0], 2)) for bar in bars for seg in bar.get_segments())
+    assert ends == [(0.6, 0.78), (0.85, 0.95)]
+    with pytest.raises(ValueError, match="empty"):
+        plots.intervals({})

@@ -8,8 +8,9 @@ Each function names the chapter that introduces it. By concern:
 * :mod:`course_lib.plots.signals`: waveforms, spectra, spectrograms, mel filters, clip grids;
 * :mod:`course_lib.plots.tables`: clips per class, clip durations, matrices;
 * :mod:`course_lib.plots.evaluation`: ROC curves, score histograms, threshold sweeps,
-  confusion matrices, score spreads, PCA scatter plots and training curves; plots of labelled
-  scores take ``(y_true, scores)`` in that order, as :mod:`course_lib.evaluate` does.
+  confusion matrices, score spreads, confidence intervals, PCA scatter plots and training
+  curves; plots of labelled scores take ``(y_true, scores)`` in that order, as
+  :mod:`course_lib.evaluate` does.
 """
 
 from course_lib.plots._base import CLIPS_LABEL, GRID_MARGIN, ROW_HEIGHT
@@ -20,6 +21,7 @@ from course_lib.plots.evaluation import (
     SCORE_LABEL,
     TPR_LABEL,
     confusion_matrix,
+    intervals,
     pca_scatter,
     roc_curves,
     score_histogram,
@@ -63,7 +65,7 @@ __all__ = [
     "MARKERS", "MAX_ANNOTATED_CELLS", "MAX_DRAWN_BINS", "MAX_DRAWN_FRAMES", "ROW_HEIGHT",
     "SCORE_LABEL", "TIME_LABEL", "TPR_LABEL", "Y_AXES", "class_balance", "clip_grid",
     "clip_logmel", "colour_limits", "confusion_matrix", "correlation_matrix", "durations",
-    "matrix", "mel_filterbank", "pca_scatter", "roc_curves", "sample_points", "score_histogram",
-    "score_spread", "spectrogram", "spectrograms", "spectrum", "threshold_sweep",
+    "intervals", "matrix", "mel_filterbank", "pca_scatter", "roc_curves", "sample_points",
+    "score_histogram", "score_spread", "spectrogram", "spectrograms", "spectrum", "threshold_sweep",
     "training_curves", "waveform", "waveforms",
 ]

@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from course_lib import evaluate
+from course_lib import evaluate, uncertainty
 from course_lib.plots import _base
 from course_lib.plots._base import CLIPS_LABEL
 from course_lib.plots.tables import matrix
@@ -236,5 +236,37 @@ def score_spread(
     ax.set_yticks(range(len(scores)), labels=list(scores))
     ax.set_ylim(len(scores) - 0.5, -0.5)
     ax.legend(loc="best")
+    _base.label(ax, xlabel=xlabel, ylabel="", title=title)
+    return fig, ax
+
+
+def intervals(
+    values: Mapping[str, uncertainty.Interval],
+    *,
+    ax: Axes | None = None,
+    xlabel: str = "AUC (95 % bootstrap interval)",
+    reference: float | None = 0.5,
+    title: str | None = None,
+) -> tuple[Figure, Axes]:
+    """Return ``(fig, ax)``: one row per method, its estimate and confidence interval (ch. 04).
+
+    ``values`` maps a method name to an :class:`course_lib.uncertainty.Interval`. Rows whose
+    bars overlap a lot are not told apart by the test set. ``reference`` draws a dashed line
+    (chance for an AUC, 0 for a difference); None draws none.
+    """
+    if not values:
+        raise ValueError("values is empty; pass {'method': uncertainty.auc_interval(...)}.")
+    fig, ax = _base.axes(ax)
+    if reference is not None:
+        ax.axvline(reference, linestyle="--", color="0.5", zorder=1)
+    for row, interval in enumerate(values.values()):
+        error = [[interval.estimate - interval.low], [interval.high - interval.estimate]]
+        ax.errorbar(interval.estimate, row, xerr=error, fmt="o", color=f"C{row % 8}",
+                    capsize=5, zorder=2)
+        ax.annotate(f"{interval.estimate:.3f}", (interval.estimate, row),
+                    xytext=(0, 7), textcoords="offset points", ha="center",
+                    fontsize="small")
+    ax.set_yticks(range(len(values)), labels=list(values))
+    ax.set_ylim(len(values) - 0.5, -0.7)
     _base.label(ax, xlabel=xlabel, ylabel="", title=title)
     return fig, ax
