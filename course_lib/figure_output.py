@@ -14,6 +14,7 @@ The text column of the site is 688 pixels wide at a 1280-pixel window: figures u
 
 from __future__ import annotations
 
+import importlib
 import io
 
 import PIL.Image
@@ -70,6 +71,9 @@ def use_sharp_figures() -> bool:
     shell = get_ipython()
     if shell is None:
         return False
+    # Jupyter's inline backend picks its figure formats once, when its module is first
+    # imported (lazily, at the first figure); import it now so it cannot replace ours.
+    importlib.import_module("matplotlib_inline.backend_inline")
     formatter = shell.display_formatter.formatters["image/png"]
     formatter.for_type(Figure, sharp_png)
     return True
