@@ -21,12 +21,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from course_lib import audio, clip_table, features, plots
-from course_lib.figure_output import figure_png
+from course_lib.figure_output import figure_png, sharp_png
 
 STATIC_NOTE = "Static preview: run the notebook to use the sliders"
-#: Resolution of the static preview PNG (kept well below 150 KB) and of the live figures.
-PREVIEW_DPI = 72
+#: Resolution of the live figures (the static previews are sharp 2x PNGs, see figure_output).
 LIVE_DPI = 80
+#: Width (inches) of every explorer figure: the book's text column holds 8.5 in (688 px).
+FIGURE_WIDTH = 8.0
 #: Audio players inside explorers are short: they are re-created on every slider move.
 PLAYER_SECONDS = 2.0
 
@@ -83,7 +84,7 @@ class Explorer:
         show: Callable[..., Sequence[object]],
         preview: Callable[[Figure], None],
         description: str,
-        preview_size: tuple[float, float] = (8.0, 6.0),
+        preview_size: tuple[float, float] = (FIGURE_WIDTH, 6.0),
         on_change: Callable[[ipywidgets.ValueWidget], None] | None = None,
     ) -> None:
         self.controls = dict(controls)
@@ -139,23 +140,26 @@ class Explorer:
         fig.suptitle(f"{STATIC_NOTE}\n{self.description}", fontsize="medium")
         return fig
 
-    def static_png(self, *, dpi: int = PREVIEW_DPI) -> bytes:
-        """Return the static preview as PNG bytes."""
-        return figure_png(self.static_figure(), dpi=dpi)
+    def static_png(self) -> tuple[bytes, dict[str, int]]:
+        """Return ``(png, size)``: the static preview drawn at 2x and its page size in pixels."""
+        return sharp_png(self.static_figure())
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        """Return the widget's own display bundle plus ``image/png`` (the static preview).
+    def _repr_mimebundle_(self, include=None, exclude=None) -> tuple[dict, dict]:
+        """Return ``(bundle, metadata)``: the widget's own view, text and the static preview.
 
-        JupyterLab renders the widget view; the static site renders the PNG.
+        JupyterLab renders the widget view; the static site renders the PNG, at the page
+        size given in ``metadata`` (it holds twice as many pixels, so it stays sharp).
         """
         bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
         bundle["text/plain"] = f"{self.description} ({STATIC_NOTE})"
-        bundle["image/png"] = base64.b64encode(self.static_png()).decode("ascii")
-        return {
+        png, size = self.static_png()
+        bundle["image/png"] = base64.b64encode(png).decode("ascii")
+        kept = {
             mime: data
             for mime, data in bundle.items()
             if (include is None or mime in include) and (exclude is None or mime not in exclude)
         }
+        return kept, ({"image/png": size} if "image/png" in kept else {})
 
 
 def _slider(description: str, options: Sequence[object], value: object) -> ipywidgets.Widget:
@@ -266,7 +270,7 @@ def sampling_explorer(y: np.ndarray, sr: int, *, max_seconds: float = PLAYER_SEC
     }
 
     def show(rate: int, bits: int, anti_alias: bool) -> list[object]:
-        fig = Figure(figsize=(9.0, 3.2), layout="constrained")
+        fig = Figure(figsize=(FIGURE_WIDTH, 3.2), layout="constrained")
         setting = (rate, bits, anti_alias)
         sampled = _draw_sampling(fig.subplots(1, 2), reference, sr, setting)
         title = _setting_name(rate, bits, anti_alias)
@@ -279,7 +283,7 @@ def sampling_explorer(y: np.ndarray, sr: int, *, max_seconds: float = PLAYER_SEC
             _draw_sampling(axes, reference, sr, setting, legend=index == 0)
 
     return Explorer(
-        controls=controls, show=show, preview=preview, preview_size=(8.0, 8.5),
+        controls=controls, show=show, preview=preview, preview_size=(FIGURE_WIDTH, 8.5),
         description="Sampling and quantising a sound: zoomed samples (left), spectrum (right).",
     )
 
@@ -326,7 +330,7 @@ def stft_explorer(y: np.ndarray, sr: int, *, max_seconds: float = 2.0) -> Explor
     }
 
     def show(n_fft: int, hop_length: int, n_mels: int) -> list[object]:
-        fig = Figure(figsize=(9.0, 3.2), layout="constrained")
+        fig = Figure(figsize=(FIGURE_WIDTH, 3.2), layout="constrained")
         problems = _draw_stft(fig.subplots(1, 2), clip, sr, n_fft, hop_length, n_mels)
         lines = [resolution_text(sr=sr, n_fft=n_fft, hop_length=hop_length)]
         if hop_length > n_fft:
@@ -344,7 +348,7 @@ def stft_explorer(y: np.ndarray, sr: int, *, max_seconds: float = 2.0) -> Explor
             )
 
     return Explorer(
-        controls=controls, show=show, preview=preview, preview_size=(8.0, 8.0),
+        controls=controls, show=show, preview=preview, preview_size=(FIGURE_WIDTH, 8.0),
         description="STFT settings: linear spectrogram (left) and log-mel (right).",
     )
 
@@ -440,7 +444,7 @@ def dataset_explorer(
     def show(clip: int, **selection: object) -> list[object]:
         row = _matching(table, selection).iloc[clip]
         y, sr = audio.load(row["path"], sr=None if config is None else config.sr)
-        fig = Figure(figsize=(9.0, 2.8), layout="constrained")
+        fig = Figure(figsize=(FIGURE_WIDTH, 2.8), layout="constrained")
         waveform_ax, logmel_ax = fig.subplots(1, 2)
         plots.waveform(y, sr, ax=waveform_ax, title=str(row["label"]))
         plots.clip_logmel(y, sr, config=config, ax=logmel_ax, title="log-mel spectrogram")
@@ -454,6 +458,8 @@ def dataset_explorer(
 
     return Explorer(
         controls=controls, show=show, preview=preview, on_change=on_change,
-        preview_size=(8.0, 0.8 + min(plots.ROW_HEIGHT * n_labels, MAX_PREVIEW_GRID_HEIGHT)),
+        preview_size=(
+            FIGURE_WIDTH, 0.8 + min(plots.ROW_HEIGHT * n_labels, MAX_PREVIEW_GRID_HEIGHT)
+        ),
         description="Clips of the dataset: waveform and log-mel spectrogram per class.",
     )

@@ -73,22 +73,35 @@ def _tiny_explorer(show=lambda value: [f"value {value}"]) -> widgets.Explorer:
 
 def test_bundle_has_widget_view_text_and_png():
     explorer = _tiny_explorer()
-    bundle = explorer._repr_mimebundle_()
+    bundle, metadata = explorer._repr_mimebundle_()
     assert set(bundle) == {WIDGET_MIME, "text/plain", "image/png"}
     assert bundle[WIDGET_MIME]["model_id"] == explorer.widget.model_id
     assert widgets.STATIC_NOTE in bundle["text/plain"]
-    assert set(explorer._repr_mimebundle_(include=["image/png"])) == {"image/png"}
-    assert "image/png" not in explorer._repr_mimebundle_(exclude=["image/png"])
+    assert set(metadata) == {"image/png"}
+    assert set(explorer._repr_mimebundle_(include=["image/png"])[0]) == {"image/png"}
+    assert explorer._repr_mimebundle_(exclude=["image/png"]) == (
+        {k: v for k, v in bundle.items() if k != "image/png"}, {})
 
 
 def test_static_preview_is_a_small_decodable_png(harmonic):
     explorer = widgets.stft_explorer(harmonic, SR)
     figures_before = plt.get_fignums()
-    png = base64.b64decode(explorer._repr_mimebundle_()["image/png"])
+    bundle, metadata = explorer._repr_mimebundle_()
+    png = base64.b64decode(bundle["image/png"])
     image = PIL.Image.open(io.BytesIO(png))
-    image.verify()
     assert image.format == "PNG" and len(png) < 150_000
+    assert image.size[0] >= 1.9 * metadata["image/png"]["width"]  # sharp on the page
     assert plt.get_fignums() == figures_before  # the preview never reaches pyplot
+
+
+def test_figures_fit_the_text_column(harmonic, machine_table):
+    """The book's text column holds 8.5 in; wider figures are shrunk until ticks blur."""
+    for explorer in (widgets.sampling_explorer(harmonic, SR), widgets.stft_explorer(harmonic, SR),
+                     widgets.dataset_explorer(machine_table)):
+        assert explorer.static_figure().get_size_inches()[0] <= 8.5
+        live = [o for o in explorer.output.outputs if "image/png" in o.get("data", {})]
+        image = PIL.Image.open(io.BytesIO(base64.b64decode(live[0]["data"]["image/png"])))
+        assert image.width <= 8.5 * widgets.LIVE_DPI
 
 
 def test_live_output_is_drawn_on_creation(harmonic):

@@ -37,7 +37,9 @@ ENVELOPE_POINTS = 4000
 TIME_LABEL = "Time (s)"
 AMPLITUDE_LABEL = "Amplitude (full scale)"
 FREQUENCY_LABEL = "Frequency (Hz)"
-LEVEL_LABEL = "Level (dB)"
+#: Spectrogram levels from :mod:`course_lib.features` are dB re a power of 1 in the STFT's own
+#: units, not dBFS: a full-scale sine reads about +48 dB with ``n_fft=1024`` (chapter 02).
+LEVEL_LABEL = "Level (dB re 1, not dBFS)"
 
 
 def _pooled(values: np.ndarray, factor: int, *, axis: int, mean: bool = False) -> np.ndarray:
@@ -203,27 +205,39 @@ def spectrograms(
     fig: Figure | None = None,
     title: str | None = None,
     dynamic_range_db: float = DYNAMIC_RANGE_DB,
+    ncols: int | None = None,
 ) -> tuple[Figure, np.ndarray]:
-    """Return ``(fig, axes)``: spectrograms side by side with one shared colour scale (ch. 02).
+    """Return ``(fig, axes)``: spectrograms in a grid with one shared colour scale (ch. 02).
 
     A shared scale makes levels comparable, e.g. a normal and an abnormal machine clip.
     ``specs`` maps a panel title to ``S_db``; all share ``sr``, ``hop_length`` and ``y_axis``.
+    ``ncols`` panels go in a row (default: all in one row); more panels wrap onto further
+    rows, so four spectrograms fit a page as 2 x 2. ``axes`` is flat, in the order of
+    ``specs``.
     """
     if not specs:
         raise ValueError("specs is empty; pass a mapping like {'normal': S_db}.")
+    ncols = len(specs) if ncols is None else ncols
+    if ncols < 1:
+        raise ValueError(f"ncols={ncols}; put at least 1 spectrogram in a row.")
+    ncols = min(ncols, len(specs))
+    nrows = -(-len(specs) // ncols)
     vmin, vmax = colour_limits(list(specs.values()), dynamic_range_db=dynamic_range_db)
-    height = plt.rcParams["figure.figsize"][1]
-    fig, axes = _base.grid(fig, 1, len(specs), height=height, sharey=True)
-    for ax, (name, spec) in zip(axes[0], specs.items(), strict=True):
+    height = plt.rcParams["figure.figsize"][1] * (1 if nrows == 1 else 0.75 * nrows)
+    fig, grid = _base.grid(fig, nrows, ncols, height=height, sharey=True)
+    axes = grid.ravel()
+    for ax, (name, spec) in zip(axes, specs.items(), strict=False):
         spectrogram(
             spec, sr=sr, hop_length=hop_length, y_axis=y_axis, fmin=fmin, fmax=fmax, ax=ax,
             title=name, colorbar=False, vmin=vmin, vmax=vmax,
         )
         ax.label_outer()
-    fig.colorbar(axes[0, 0].collections[0], ax=list(axes[0]), label=LEVEL_LABEL)
+    for ax in axes[len(specs):]:
+        ax.set_axis_off()
+    fig.colorbar(axes[0].collections[0], ax=list(axes), label=LEVEL_LABEL)
     if title is not None:
         fig.suptitle(title)
-    return fig, axes[0]
+    return fig, axes[: len(specs)]
 
 
 def spectrum(

@@ -149,7 +149,7 @@ def correlation_matrix(
         )
     fig, ax = _base.axes(ax)
     image = ax.imshow(values, cmap="RdBu_r", vmin=-1.0, vmax=1.0, interpolation="nearest")
-    fig.colorbar(image, ax=ax, label="Correlation coefficient r")
+    fig.colorbar(image, ax=ax, label="Correlation coefficient r", shrink=0.8)
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_locator(MaxNLocator(integer=True))
     _base.label(ax, xlabel=label, ylabel=label, title=title)
