@@ -102,6 +102,23 @@ def test_spectrograms_share_one_colour_scale(tone):
     assert len(fig.axes) == 3  # two panels and one shared colour bar
 
 
+def test_spectrograms_wrap_onto_rows_of_ncols(tone):
+    spec = features.logmel(tone, sr=SR)
+    specs = {name: spec for name in ("a", "b", "c")}
+    fig, axes = plots.spectrograms(specs, sr=SR, hop_length=512, ncols=2)
+    assert [ax.get_title() for ax in axes] == ["a", "b", "c"]
+    assert len({ax.get_subplotspec().rowspan.start for ax in axes}) == 2
+    assert fig.get_size_inches()[0] <= 8.5  # fits the page's text column
+    with pytest.raises(ValueError, match="ncols"):
+        plots.spectrograms(specs, sr=SR, hop_length=512, ncols=0)
+
+
+def test_spectrogram_colour_bar_does_not_claim_full_scale(tone):
+    fig, ax = plots.spectrogram(features.stft_db(tone), sr=SR, hop_length=512, y_axis="linear")
+    label = fig.axes[-1].get_ylabel()
+    assert label == plots.LEVEL_LABEL and "not dBFS" in label
+
+
 def test_colour_limits_span_the_dynamic_range():
     assert plots.colour_limits([np.array([[-200.0, 0.0]])]) == (-80.0, 0.0)
     assert plots.colour_limits([np.array([[-10.0, 5.0]])]) == (-10.0, 5.0)
