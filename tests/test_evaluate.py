@@ -317,3 +317,73 @@ def test_gamma_threshold_of_non_negative_scores_is_above_the_median():
     threshold = evaluate.threshold_from_normal(scores, method="gamma", quantile=0.9)
     assert threshold > np.median(scores)
     assert abs(np.mean(scores > threshold) - 0.1) < 0.08
+
+
+def _record_two_detectors(chapter="04", dataset="toy_fan", interval=True):
+    """Record a recommended detector (with its AUC interval) and a reference, both seed 0."""
+    for method, auc_value, best in [("reference", 0.7312, False), ("frames p90", 0.98, True)]:
+        evaluate.record(chapter=chapter, dataset=dataset, method=method, metric="auc",
+                        value=auc_value, recommended=best, seed=0)
+        evaluate.record(chapter=chapter, dataset=dataset, method=method, metric="pauc",
+                        value=auc_value - 0.1, recommended=best, seed=0)
+        if best and interval:
+            for metric, value in [("auc_low", 0.951), ("auc_high", 0.9994)]:
+                evaluate.record(chapter=chapter, dataset=dataset, method=method,
+                                metric=metric, value=value, recommended=True, seed=0)
+
+
+def test_results_headline_shows_recommended_method_interval_and_anchor(results, tmp_path):
+    _record_two_detectors()
+    _record_two_detectors(chapter="05", dataset="toy_pump", interval=False)
+    evaluate.record(chapter="03", dataset="toy_urban", method="predefined folds",
+                    metric="accuracy", value=0.7025, recommended=True, seed=0)
+    body = (".. results-table::\n   :view: headline\n\n"
+            "   auc toy_fan,dcase2020_task2:fan | 0.652 | DCASE baseline, fan\n"
+            "   accuracy toy_fan | 0.813 | wrong metric: never shown\n")
+    page = _build_results_page(tmp_path, body)
+    table = page[page.index('class="results-headline'):page.index("</table>")]
+    assert "frames p90" in table and "reference" not in table
+    assert "0.980 [0.951, 0.999]" in table, "the AUC interval is not in the headline"
+    assert table.count("<tr") == 1 + 3  # header + 04 toy_fan, 05 toy_pump, 03 toy_urban
+    assert table.count("DCASE baseline, fan") == 1 and "0.652" in table
+    assert "wrong metric" not in table and "0.813" not in table
+    assert "auc_low" not in table and "seed" not in table
+
+
+def test_results_details_drop_constant_keys_and_show_intervals_in_the_auc_cell(results,
+                                                                             tmp_path):
+    _record_two_detectors()
+    _record_two_detectors(dataset="toy_pump", interval=False)
+    page = _build_results_page(tmp_path)
+    assert page.count('class="results-table') == 1, "interval bounds split the table"
+    assert "<p>seed</p>" not in page and "recorded with seed = 0" in page
+    assert "auc_low" not in page and "auc_high" not in page
+    assert "<p>0.980 [0.951, 0.999]</p>" in page and "<p>0.731</p>" in page
+    assert page.count('rowspan="2"') == 2, "each dataset cell should span its two methods"
+    assert page.index("toy_fan") < page.index("toy_pump")
+
+
+def test_results_details_keep_keys_that_vary(results, tmp_path):
+    for seed, value in [(0, 0.9), (1, 0.8)]:
+        evaluate.record(chapter="05", dataset="toy_fan", method="AE", metric="auc",
+                        value=value, seed=seed)
+    page = _build_results_page(tmp_path)
+    assert "<p>seed</p>" in page and "recorded with" not in page
+
+
+def test_results_figure_is_a_sharp_png_of_the_recommended_aucs(results, tmp_path):
+    from PIL import Image
+
+    _record_two_detectors()
+    page = _build_results_page(tmp_path, ".. results-table::\n   :view: figure\n")
+    image = tmp_path / "html" / "_images" / "course-results-auc.png"
+    assert image.is_file() and 'src="_images/course-results-auc.png"' in page
+    assert "width: 680px" in page
+    assert Image.open(image).size[0] >= 2 * 680, "the figure is not drawn at 2x pixels"
+
+
+def test_results_anchor_line_without_a_value_fails_the_build(results, tmp_path):
+    _record_two_detectors()
+    with pytest.raises(Exception, match="METRIC DATASETS"):
+        _build_results_page(tmp_path, ".. results-table::\n   :view: headline\n\n"
+                                      "   auc toy_fan 0.652 DCASE\n")

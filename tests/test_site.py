@@ -62,6 +62,52 @@ AUDIO_DURATIONS = """async (timeout) => Promise.all(
 )"""
 
 
+VIEWPORT = {"width": 1280, "height": 900}
+SHARP_FACTOR = 1.9  # output PNGs carry at least this many pixels per displayed pixel
+
+OPEN_FOLDED = """() => {
+  document.querySelectorAll("details").forEach((details) => { details.open = true; });
+}"""
+
+# The text column is the article's content box; every code box, output, player and figure
+# of a cell is measured against it. Elements that are not displayed are skipped.
+LAYOUT = r"""() => {
+  const article = document.querySelector("article.bd-article") || document.body;
+  const box = article.getBoundingClientRect();
+  const style = getComputedStyle(article);
+  const left = box.left + parseFloat(style.paddingLeft);
+  const right = box.right - parseFloat(style.paddingRight);
+  const shown = (el) => el.getClientRects().length > 0
+    && getComputedStyle(el).visibility !== "hidden";
+  const cells = Array.from(article.querySelectorAll("div.cell"));
+  const where = (el) => {
+    const cell = el.closest("div.cell");
+    const code = cell && cell.querySelector("div.cell_input pre");
+    return {cell: cells.indexOf(cell),
+            code: code ? code.textContent.trim().split("\n")[0].slice(0, 60) : ""};
+  };
+  const pres = Array.from(article.querySelectorAll("div.cell_input pre, div.cell_output pre"))
+    .filter(shown).map((pre) => ({...where(pre), scroll: pre.scrollWidth, client: pre.clientWidth,
+      part: pre.closest("div.cell_input") ? "input" : "output"}));
+  const players = Array.from(article.querySelectorAll("audio")).filter(shown).map((audio) => {
+    const a = audio.getBoundingClientRect();
+    const figure = audio.closest("figure");
+    const caption = figure && figure.querySelector("figcaption");
+    const c = caption && shown(caption) ? caption.getBoundingClientRect() : null;
+    return {...where(audio), left: a.left, right: a.right, top: a.top,
+            label: caption ? caption.textContent.trim() : "",
+            label_box: c && {left: c.left, right: c.right, bottom: c.bottom, height: c.height}};
+  });
+  const images = Array.from(article.querySelectorAll("div.cell_output img")).filter(shown)
+    .map((img) => ({...where(img),
+      src: img.currentSrc.slice(0, 30) + "…" + img.currentSrc.slice(-20),
+      intended: parseFloat(img.getAttribute("width")) || parseFloat(img.style.width) || null,
+      shown: img.getBoundingClientRect().width, natural: img.naturalWidth,
+      vector: /\.svg$|^data:image\/svg/.test(img.currentSrc)}));
+  return {column: {left: left, right: right, width: right - left}, pres, players, images};
+}"""
+
+
 def toc_pages(toc_path: Path = REPO_ROOT / "_toc.yml") -> list[str]:
     """Return the document names of the table of contents (root first), then ``index``."""
     toc = yaml.safe_load(toc_path.read_text(encoding="utf8"))
@@ -96,6 +142,7 @@ class PageReport:
     audio: list[dict]
     widgets: int
     solutions: int
+    layout: dict = field(default_factory=dict)
     foreign_requests: list[str] = field(default_factory=list)
     bytes_loaded: int = 0
     largest: list[str] = field(default_factory=list)
@@ -165,8 +212,12 @@ def _local_file(site_dir: Path, base_url: str, url: str) -> Path | None:
 
 
 def inspect_page(browser: object, site_dir: Path, base_url: str, page: str) -> PageReport:
-    """Return the report of loading ``page`` once in a fresh browser context."""
-    context = browser.new_context()
+    """Return the report of loading ``page`` once in a fresh browser context (1280 x 900).
+
+    After the media checks every folded part (solutions, hidden inputs) is opened, so that the
+    layout is measured on everything a reader can unfold.
+    """
+    context = browser.new_context(viewport=VIEWPORT)
     tab = context.new_page()
     requests: list[str] = []
     script_errors: list[str] = []
@@ -178,6 +229,12 @@ def inspect_page(browser: object, site_dir: Path, base_url: str, page: str) -> P
     tab.wait_for_load_state("networkidle")
     images = tab.evaluate(WAIT_FOR_IMAGES, MEDIA_TIMEOUT_MS)
     audio = tab.evaluate(AUDIO_DURATIONS, MEDIA_TIMEOUT_MS)
+    tab.evaluate(OPEN_FOLDED)
+    titles = tab.locator(".solution.dropdown .admonition-title")
+    for index in range(titles.count()):
+        titles.nth(index).click()
+    tab.wait_for_timeout(500 if titles.count() else 0)  # the dropdowns animate open
+    layout = tab.evaluate(LAYOUT)
     report = PageReport(
         final_url=tab.url,
         error_outputs=tab.locator(ERROR_SELECTORS).count(),
@@ -187,6 +244,7 @@ def inspect_page(browser: object, site_dir: Path, base_url: str, page: str) -> P
         audio=audio,
         widgets=tab.locator(WIDGET_SELECTORS).count(),
         solutions=tab.locator(".solution.dropdown").count(),
+        layout=layout,
     )
     context.close()
     local = set()
@@ -257,6 +315,49 @@ def test_page_weight_within_budget(report: PageReport) -> None:
     )
 
 
+def test_code_and_output_fit_the_column(page: str, report: PageReport) -> None:
+    wide = [
+        f"cell {box['cell']} {box['part']} is {box['scroll']} px wide in a {box['client']} px "
+        f"box (first line: {box['code']!r})"
+        for box in report.layout["pres"] if box["scroll"] > box["client"] + 1
+    ]
+    assert not wide, f"{page}: {len(wide)} code/output boxes scroll sideways at 1280 px:\n" + (
+        "\n".join(wide))
+
+
+def test_players_lie_in_the_column_under_their_label(page: str, report: PageReport) -> None:
+    column = report.layout["column"]
+    bad = []
+    for player in report.layout["players"]:
+        where = f"cell {player['cell']} player {player['label']!r}"
+        if player["right"] > column["right"] + 1 or player["left"] < column["left"] - 1:
+            bad.append(f"{where} spans x {player['left']:.0f}-{player['right']:.0f}, outside "
+                       f"the column {column['left']:.0f}-{column['right']:.0f}")
+        label = player["label_box"]
+        if not player["label"] or not label or label["height"] <= 0:
+            bad.append(f"{where} has no visible label")
+        elif label["bottom"] > player["top"] + 1 or not (
+                label["left"] < player["right"] and label["right"] > player["left"]):
+            bad.append(f"{where}: the label is not right above the player")
+    assert not bad, f"{page}: " + "\n".join(bad)
+
+
+def test_output_images_are_shown_at_their_size_and_sharp(page: str, report: PageReport) -> None:
+    column = report.layout["column"]
+    bad = []
+    for image in report.layout["images"]:
+        where = f"cell {image['cell']} image {image['src']}"
+        intended = image["intended"] or image["natural"]
+        if image["shown"] < intended - 1:
+            bad.append(f"{where} is shrunk to {image['shown']:.0f} px (meant {intended:.0f} px)")
+        if image["shown"] > column["width"] + 1:
+            bad.append(f"{where} is {image['shown']:.0f} px, wider than the column")
+        if not image["vector"] and image["natural"] < SHARP_FACTOR * image["shown"] - 1:
+            bad.append(f"{where} has {image['natural']} px for {image['shown']:.0f} px shown "
+                       f"(< {SHARP_FACTOR}x: blurry)")
+    assert not bad, f"{page}: {len(bad)} images:\n" + "\n".join(bad)
+
+
 def test_index_redirects_to_the_intro(browser: object, site_dir: Path, base_url: str) -> None:
     report = inspect_page(browser, site_dir, base_url, "index")
     assert report.final_url.endswith("book/intro.html")
@@ -299,3 +400,12 @@ def test_launch_and_download_buttons(site_dir: Path) -> None:
         assert f"colab.research.google.com/github/{repository}/blob/main/{page}.ipynb" in html
         assert f"mybinder.org/v2/gh/{repository}/main?" in html
         assert f"_sources/notebooks/{name}.ipynb" in html, f"{page}: no notebook download"
+
+
+def test_results_page_opens_with_headline_and_figure(site_dir: Path) -> None:
+    html = (site_dir / "book" / "results.html").read_text(encoding="utf8")
+    assert 'class="results-headline' in html, "the Results page has no headline table"
+    assert "course-results-auc.png" in html, "the Results page has no AUC figure"
+    assert (site_dir / "_images" / "course-results-auc.png").is_file()
+    assert html.index("results-headline") < html.index("course-results-auc.png") < html.index(
+        'class="results-table'), "headline, figure and detail tables are out of order"
