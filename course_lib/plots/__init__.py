@@ -10,7 +10,11 @@ Each function names the chapter that introduces it. By concern:
 * :mod:`course_lib.plots.evaluation`: ROC curves, score histograms, threshold sweeps,
   confusion matrices, score spreads, confidence intervals, PCA scatter plots and training
   curves; plots of labelled scores take ``(y_true, scores)`` in that order, as
-  :mod:`course_lib.evaluate` does.
+  :mod:`course_lib.evaluate` does;
+* :mod:`course_lib.plots.networks`: autoencoder diagrams drawn from the Keras model, and
+  input / reconstruction / error spectrograms;
+* :mod:`course_lib.plots.mixtures`: a 2-D Gaussian mixture over its log-likelihood
+  contours, and Mahalanobis ellipses next to Euclidean circles.
 """
 
 from course_lib.plots._base import CLIPS_LABEL, GRID_MARGIN, ROW_HEIGHT
@@ -28,6 +32,20 @@ from course_lib.plots.evaluation import (
     score_spread,
     threshold_sweep,
     training_curves,
+)
+from course_lib.plots.mixtures import (
+    FEATURE_LABELS,
+    LOG_LIKELIHOOD_LABEL,
+    component_covariances,
+    covariance_ellipse,
+    mahalanobis_ellipses,
+    mixture_contours,
+)
+from course_lib.plots.networks import (
+    DenseBlock,
+    autoencoder_diagram,
+    dense_blocks,
+    reconstruction,
 )
 from course_lib.plots.signals import (
     AMPLITUDE_LABEL,
@@ -68,4 +86,7 @@ __all__ = [
     "intervals", "matrix", "mel_filterbank", "pca_scatter", "roc_curves", "sample_points",
     "score_histogram", "score_spread", "spectrogram", "spectrograms", "spectrum", "threshold_sweep",
     "training_curves", "waveform", "waveforms",
+    "DenseBlock", "autoencoder_diagram", "dense_blocks", "reconstruction",
+    "FEATURE_LABELS", "LOG_LIKELIHOOD_LABEL", "component_covariances", "covariance_ellipse",
+    "mahalanobis_ellipses", "mixture_contours",
 ]
