@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from course_lib import evaluate
@@ -76,11 +77,14 @@ def _check_options(level: float, n_resamples: int) -> None:
 def _strata(labels: np.ndarray, groups: Sequence | np.ndarray | None) -> list[np.ndarray]:
     """Return the clip indices of each group (one group without ``groups``), sorted by group.
 
-    Raises ValueError if ``groups`` has the wrong length or a group lacks one of the classes.
+    Missing values (None, NaN, ``pd.NA``: a folder without machine IDs) form the group
+    ``"n/a"``, as in :func:`evaluate.per_group`. Raises ValueError if ``groups`` has the
+    wrong length or a group lacks one of the classes.
     """
     if groups is None:
         return [np.arange(labels.size)]
-    keys = np.asarray(groups)
+    column = pd.Series(np.asarray(groups, dtype=object))
+    keys = column.where(column.notna(), "n/a").astype(str).to_numpy()
     if keys.shape != labels.shape:
         raise ValueError(
             f"groups has {keys.size} entries but y_true has {labels.size}; pass one group "

@@ -74,6 +74,17 @@ def test_groups_average_the_per_group_aucs_like_mean_auc():
     assert interval.contains(interval.estimate)
 
 
+def test_missing_groups_form_one_group_like_per_group():
+    labels, scores = _test_set(np.random.default_rng(8))
+    groups = pd.array([pd.NA] * labels.size, dtype="string")  # a folder without IDs
+    table = pd.DataFrame({
+        "machine_id": groups, "label": np.where(labels == 1, "anomaly", "normal"),
+    })
+    interval = uncertainty.auc_interval(labels, scores, groups=groups, seed=0)
+    assert interval == uncertainty.auc_interval(labels, scores, seed=0)
+    assert interval.estimate == pytest.approx(evaluate.mean_auc(table, scores))
+
+
 def test_same_seed_same_interval_other_seed_close():
     labels, scores = _test_set(np.random.default_rng(7))
     one = uncertainty.auc_interval(labels, scores, seed=0)
