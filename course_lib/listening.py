@@ -5,6 +5,9 @@ hears. Four clips say more: a typical normal clip and a typical anomaly (the med
 of each class), the worst false alarm (the normal clip scored highest) and the missed
 anomaly (the anomaly scored lowest). Chapters 04 and 05 play them next to each other with
 their log-mel spectrograms on one colour scale.
+
+Chapter 06 also listens to what a source separation method makes of a clip
+(:func:`parts`): the clip, its foreground and its background, played and pictured.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import pandas as pd
 from IPython.display import HTML
 from matplotlib.figure import Figure
 
-from course_lib import audio, clip_table, evaluate, features, plots
+from course_lib import audio, clip_table, evaluate, features, plots, separation
 
 #: The telling clips, in the order they are shown.
 KINDS = ("typical normal", "typical anomaly", "worst false alarm", "missed anomaly")
@@ -98,4 +101,35 @@ def listen(
         specs, sr=config.sr, hop_length=config.hop_length, fmin=config.fmin,
         fmax=config.fmax,
     )
+    return players, fig
+
+
+def parts(
+    clips: Mapping[str, np.ndarray],
+    separator: separation.Separator,
+    *,
+    config: features.FeatureConfig,
+    max_seconds: float = 5.0,
+) -> tuple[HTML, Figure]:
+    """Return ``(players, fig)``: each clip next to its foreground and background (ch. 06).
+
+    ``clips`` maps a name (e.g. ``"normal"``) to a mono signal at ``config.sr``; each is
+    separated by ``separator``. ``players`` holds three players per clip, captioned
+    ``"<name>: clip"``, ``"<name>: foreground"`` and ``"<name>: background"``; ``fig`` their
+    log-mel spectrograms with ``config``'s mel settings, titled ``"<name>\\n<part>"``, one row
+    per clip, on one colour scale, so a part that holds little of the sound looks dark.
+    """
+    if not clips:
+        raise ValueError("clips is empty; pass e.g. {'normal': y, 'faulty': y_faulty}.")
+    logmel = dataclasses.replace(config, kind="logmel")
+    sounds, specs = {}, {}
+    for name, y in clips.items():
+        separated = separator.separate(y, config.sr)
+        for part, signal in (("clip", y), *((p, separated.part(p)) for p in separation.PARTS)):
+            sounds[f"{name}: {part}"] = signal
+            specs[f"{name}\n{part}"] = features.compute(signal, logmel)
+    players = audio.players(sounds, config.sr, max_seconds=max_seconds)
+    fig, _ = plots.spectrograms(specs, sr=config.sr, hop_length=config.hop_length,
+                                fmin=config.fmin, fmax=config.fmax, ncols=3,
+                                title=f"{separator.name}: clip, foreground, background")
     return players, fig

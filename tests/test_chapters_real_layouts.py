@@ -3,13 +3,14 @@
 Small stand-ins of DCASE 2020 Task 2, MIMII, anomaly_mini and UrbanSound8K are installed
 under a temporary ``$COURSE_DATA`` from archives in the published layouts
 (``tests/real_fixtures.py``), next to a ``folder:`` dataset of "own recordings". Chapters 01,
-02, 04, 05 and 05b are then executed with papermill on them in their fast mode. The clips
+02, 04, 05, 05b and 06 are then executed with papermill on them in their fast mode. The clips
 are synthetic but have what the chapters rely on and the published format: machine clips
 whose anomalies differ from the normal clips (MIMII: 8 channels in WAVE_FORMAT_EXTENSIBLE
 files; anomaly_mini: made at 16 kHz and stored at 44.1 kHz like its MIMII excerpts, so nothing
 lies above 8 kHz), and a bursty dog bark. The anomaly chapters (04, then 05, which compares
 with 04's records, then 05b on anomaly_mini and MIMII) must record AUC and pAUC for the
-dataset name they were given.
+dataset name they were given; the classification chapter 06 its recall, F2 and AUC, held-out
+machine IDs included where the dataset has them.
 """
 
 from __future__ import annotations
@@ -268,3 +269,33 @@ def test_anomaly_chapters_record_results_on_a_real_layout(
     assert set(records.chapter) == {chapter.split("_")[0] for chapter in chapters}
     for chapter in chapters:
         _check_records(records, chapter.split("_")[0])
+
+
+CLASSIFICATION_CHAPTER = "06_features_boosting_separation"
+#: what chapter 06 records for every method, and in addition for methods evaluated on
+#: held-out machine IDs (the reference and the recommended method, where IDs exist)
+SPLIT_METRICS = ["auc", "auc_std_over_seeds", "f2", "f2_std_over_seeds", "recall",
+                 "recall_std_over_seeds"]
+HELD_OUT_METRICS = sorted([*SPLIT_METRICS, "auc_held_out_id", "f2_held_out_id"])
+
+
+@pytest.mark.parametrize("dataset", ["dcase2020_task2:fan", "mimii:valve:6dB", "folder"])
+def test_classification_chapter_records_results_on_a_real_layout(
+        dataset: str, data_root: Path, own_folder: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chapter 06 pools train/ and test/, separates 8-channel or own clips, splits by ID."""
+    name = _dataset_name(dataset, own_folder)
+    outputs = _run_chapter(CLASSIFICATION_CHAPTER, name, data_root, tmp_path, monkeypatch)
+    has_ids = dataset != "folder"
+    assert ("no grouped split on this dataset" in outputs) is not has_ids, outputs
+    records = evaluate.read_records(tmp_path / "results")
+    assert set(records.dataset) == {name} and set(records.chapter) == {"06"}
+    metrics = records.groupby("method").metric.agg(sorted)
+    assert len(metrics) > 10 and all(
+        found in (SPLIT_METRICS, HELD_OUT_METRICS) for found in metrics), metrics
+    held_out = sorted(metrics.index[metrics.map(len) == len(HELD_OUT_METRICS)])
+    expected = ["C: MFCC-128 mean, GB (reference)", "log-mel mean+std, HistGB"]
+    assert held_out == (expected if has_ids else []), held_out
+    assert records.value.between(0.0, 1.0).all(), records
+    recommended = records[records.recommended]
+    assert recommended.method.unique().tolist() == ["log-mel mean+std, HistGB"]

@@ -169,11 +169,17 @@ class ResultsTableDirective(SphinxDirective):
 #: Column header and decimals of the metrics the chapters record, in column order. Any other
 #: metric follows in recorded order, headed by its own name, with three decimals.
 METRICS = {
+    "f2": ("F2", 3),
+    "f2_std_over_seeds": ("F2 std over seeds", 3),
+    "recall": ("Recall", 3),
+    "recall_std_over_seeds": ("Recall std over seeds", 3),
     "auc": ("AUC", 3),
     "pauc": ("pAUC (FPR ≤ 0.1)", 3),
     "accuracy": ("Accuracy", 3),
     "accuracy_std": ("Accuracy std over test folds", 3),
     "auc_std_over_seeds": ("AUC std over seeds", 3),
+    "f2_held_out_id": ("F2, held-out machine ID", 3),
+    "auc_held_out_id": ("AUC, held-out machine ID", 3),
     "alias_level_dbfs": ("Alias level (dBFS)", 1),
     "snr_db": ("SNR (dB)", 1),
     "mean_abs_correlation": ("Mean |correlation| between features", 2),
@@ -184,8 +190,11 @@ METRICS = {
 INTERVALS = {"auc": ("auc_low", "auc_high")}
 _BOUNDS = {bound for pair in INTERVALS.values() for bound in pair}
 #: Metrics that describe a spread, never a headline result; the headline shows them as ±.
-SPREADS = {"accuracy_std", "auc_std_over_seeds"}
-SPREAD_OF = {"accuracy": "accuracy_std"}
+SPREADS = {"accuracy_std", "auc_std_over_seeds", "f2_std_over_seeds", "recall_std_over_seeds"}
+SPREAD_OF = {"accuracy": "accuracy_std", "f2": "f2_std_over_seeds"}
+#: In the detail tables a metric ``m`` recorded with ``m + SEED_SPREAD`` shows it as ``± std``
+#: in its own cell instead of a column of its own, so a chapter's table fits the page.
+SEED_SPREAD = "_std_over_seeds"
 
 
 def _cell(*children: nodes.Node | str, rows: int = 1) -> nodes.entry:
@@ -228,6 +237,15 @@ def _value_text(metric: str, values: dict[str, Any]) -> str:
     return text
 
 
+def _spread_text(metric: str, values: dict[str, Any]) -> str:
+    """Return :func:`_value_text` of ``metric`` with `` ± std`` when its seed spread exists."""
+    text = _value_text(metric, values)
+    spread = values.get(metric + SEED_SPREAD)
+    if text != "–" and spread is not None:
+        text += f" ± {_format(spread, METRICS.get(metric, (metric, 3))[1])}"
+    return text
+
+
 def _extras(records: Any) -> list[str]:
     """Return the extra key columns of ``records`` that hold at least one value."""
     from course_lib import evaluate
@@ -250,6 +268,8 @@ def _chapter_table(records: Any, constant: dict[str, Any]) -> nodes.table:
     """
     extras = [c for c in _extras(records) if c not in constant]
     found = [m for m in dict.fromkeys(records["metric"]) if m not in _BOUNDS]
+    inside = {m + SEED_SPREAD for m in found if m + SEED_SPREAD in found}
+    found = [m for m in found if m not in inside]
     metrics = [m for m in METRICS if m in found] + [m for m in found if m not in METRICS]
     rows = []
     for dataset, part in records.groupby("dataset", sort=False):
@@ -262,8 +282,10 @@ def _chapter_table(records: Any, constant: dict[str, Any]) -> nodes.table:
                 method += [" ", nodes.strong("", "★ recommended")]
             cells = [_cell(str(dataset), rows=len(groups))] if index == 0 else []
             rows.append(cells + [_cell(*method)] + [_cell(_format(v)) for v in key[1:]]
-                        + [_cell(_value_text(m, values)) for m in metrics])
-    header = ["Dataset", "Method", *extras, *(METRICS.get(m, (m, 3))[0] for m in metrics)]
+                        + [_cell(_spread_text(m, values)) for m in metrics])
+    header = ["Dataset", "Method", *extras,
+              *(METRICS.get(m, (m, 3))[0] + (" ± std over seeds" if m + SEED_SPREAD in inside
+                                               else "") for m in metrics)]
     return _table(header, rows, "results-table")
 
 
@@ -329,8 +351,10 @@ def _headline_rows(records: Any) -> list[dict[str, Any]]:
         if values.get(SPREAD_OF.get(metric)) is not None:
             spread = values[SPREAD_OF[metric]]
             text += f" ± {_format(spread, METRICS[metric][1])}"
+        # keys another chapter recorded (missing here) do not label this row
         label = ", ".join([str(key[2]), *(f"{c} {_format(v)}" for c, v in zip(extras, key[3:],
-                                                                             strict=True))])
+                                                                             strict=True)
+                                          if _format(v) != "–")])
         rows.append({"chapter": str(key[0]), "dataset": str(key[1]), "method": label,
                      "metric": metric, "value": values[metric], "low": low, "high": high,
                      "text": text})

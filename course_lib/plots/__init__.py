@@ -14,10 +14,18 @@ Each function names the chapter that introduces it. By concern:
 * :mod:`course_lib.plots.networks`: autoencoder diagrams drawn from the Keras model, and
   input / reconstruction / error spectrograms;
 * :mod:`course_lib.plots.mixtures`: a 2-D Gaussian mixture over its log-likelihood
-  contours, and Mahalanobis ellipses next to Euclidean circles.
+  contours, and Mahalanobis ellipses next to Euclidean circles;
+* :mod:`course_lib.plots.boosting`: a boosted classifier's probability after 1, 10, 100 trees
+  on two features, and feature importances.
 """
 
 from course_lib.plots._base import CLIPS_LABEL, GRID_MARGIN, ROW_HEIGHT
+from course_lib.plots.boosting import (
+    CLASS_COLOURS,
+    PROBABILITY_LABEL,
+    boosting_stages,
+    feature_importances,
+)
 from course_lib.plots.evaluation import (
     CLASS_NAMES,
     FPR_LABEL,
@@ -89,4 +97,5 @@ __all__ = [
     "DenseBlock", "autoencoder_diagram", "dense_blocks", "reconstruction",
     "FEATURE_LABELS", "LOG_LIKELIHOOD_LABEL", "component_covariances", "covariance_ellipse",
     "mahalanobis_ellipses", "mixture_contours",
+    "CLASS_COLOURS", "PROBABILITY_LABEL", "boosting_stages", "feature_importances",
 ]
