@@ -9,6 +9,7 @@ A folder without a readable marker is therefore never taken for a finished datas
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -42,6 +43,17 @@ def write_atomically(target: Path, write: Callable[[IO[bytes]], object]) -> Path
         Path(temporary).unlink(missing_ok=True)
         raise
     return target
+
+
+def file_digest(path: Path, *extra: object) -> str:
+    """Return a 20-character hex hash of ``path``, its size, modification time and ``extra``.
+
+    A cache entry named by it is recomputed when the file is edited or ``extra`` (e.g. a
+    sample rate) changes.
+    """
+    stat = path.stat()
+    identity = "|".join([str(path), str(stat.st_size), str(stat.st_mtime_ns), *map(str, extra)])
+    return hashlib.sha1(identity.encode("utf-8")).hexdigest()[:20]
 
 
 def write_text_atomically(target: Path, text: str) -> Path:

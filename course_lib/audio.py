@@ -202,6 +202,22 @@ def load(
     return np.ascontiguousarray(y, dtype=np.float32), target_sr or native_sr
 
 
+def load_with_advice(path: str | Path, *, sr: int | None, channel: int | None,
+                     advice: str | None) -> tuple[np.ndarray, int]:
+    """Return :func:`load` ``(y, sr)``; a failure's AudioError ends with ``To fix it: advice``.
+
+    ``advice`` says what to do given where the file came from
+    (:func:`course_lib.clip_table.source_advice`); ``None`` keeps the error as it is.
+    Chapters 02 and 06 read the clips of a dataset table through it.
+    """
+    try:
+        return load(path, sr=sr, channel=channel)
+    except AudioError as exc:
+        if advice is None:
+            raise
+        raise AudioError(f"{exc} To fix it: {advice}.") from None
+
+
 #: PCM subtypes that save() rounds itself (bits per sample).
 _PCM_BITS = {"PCM_16": 16, "PCM_24": 24}
 

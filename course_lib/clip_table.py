@@ -155,6 +155,17 @@ def add_headers(table: pd.DataFrame, *, advice: str | None = None) -> pd.DataFra
                         channels=np.array(channels, dtype=np.int64))
 
 
+def advice_per_row(table: pd.DataFrame) -> list[str | None]:
+    """Return per row what to do about a damaged file: :func:`source_advice` of its dataset.
+
+    Rows without a dataset name, and tables without a ``dataset`` column, get ``None``
+    (chapters 02 and 06 add the advice to the error of a clip that cannot be read).
+    """
+    if "dataset" not in table.columns:
+        return [None] * len(table)
+    return [source_advice(name) if isinstance(name, str) else None for name in table["dataset"]]
+
+
 def _row_advice(table: pd.DataFrame, index: int) -> str:
     """Return :func:`source_advice` for row ``index`` of ``table`` (generic without a name)."""
     if "dataset" in table.columns and isinstance(table["dataset"].iloc[index], str):

@@ -304,10 +304,7 @@ def feature_cache_dir(config: FeatureConfig) -> Path:
 
 def _cache_file(path: Path, config: FeatureConfig) -> Path:
     """Return the cache file of ``path``, named by a hash of its resolved path, size and mtime."""
-    stat = path.stat()
-    identity = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
-    digest = hashlib.sha1(identity.encode("utf-8")).hexdigest()[:20]
-    return feature_cache_dir(config) / f"{path.stem}-{digest}.npy"
+    return feature_cache_dir(config) / f"{path.stem}-{_files.file_digest(path)}.npy"
 
 
 def _read_cached(target: Path) -> np.ndarray | None:
@@ -327,12 +324,7 @@ def _compute_file(path: Path, config: FeatureConfig, target: Path | None,
             came from) is added to the message.
     """
     channel = None if config.channel == "mean" else int(config.channel)
-    try:
-        y, _ = audio.load(path, sr=config.sr, channel=channel)
-    except AudioError as exc:
-        if advice is None:
-            raise
-        raise AudioError(f"{exc} To fix it: {advice}.") from None
+    y, _ = audio.load_with_advice(path, sr=config.sr, channel=channel, advice=advice)
     result = compute(y, config)
     if target is not None:
         _files.write_atomically(target, lambda handle: np.save(handle, result, allow_pickle=False))
@@ -362,9 +354,8 @@ def _as_paths(paths_or_table: pd.DataFrame | Iterable[str | Path]) -> list[Path]
 
 def _advice(paths_or_table: pd.DataFrame | Iterable[str | Path], count: int) -> list[str | None]:
     """Return per file what to do if it is damaged: from a table's ``dataset``, else None."""
-    if isinstance(paths_or_table, pd.DataFrame) and "dataset" in paths_or_table.columns:
-        return [clip_table.source_advice(name) if isinstance(name, str) else None
-                for name in paths_or_table["dataset"]]
+    if isinstance(paths_or_table, pd.DataFrame):
+        return clip_table.advice_per_row(paths_or_table)
     return [None] * count
 
 

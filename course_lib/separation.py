@@ -284,9 +284,7 @@ def separated_dir(separator: Separator) -> Path:
 
 def _part_files(path: Path, separator: Separator, sr: int, channel: int) -> dict[str, Path]:
     """Return the stored file of each part of ``path``, named by its identity and the rate."""
-    stat = path.stat()
-    identity = f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{sr}|{channel}"
-    digest = hashlib.sha1(identity.encode("utf-8")).hexdigest()[:20]
+    digest = _files.file_digest(path, sr, channel)
     folder = separated_dir(separator)
     return {part: folder / f"{path.stem}-{digest}-{part}.wav" for part in PARTS}
 
@@ -294,12 +292,7 @@ def _part_files(path: Path, separator: Separator, sr: int, channel: int) -> dict
 def _separate_file(path: Path, separator: Separator, sr: int, channel: int,
                    targets: dict[str, Path], advice: str | None) -> None:
     """Load one clip, separate it and store both parts as 32-bit float WAV files."""
-    try:
-        y, _ = audio.load(path, sr=sr, channel=channel)
-    except AudioError as exc:
-        if advice is None:
-            raise
-        raise AudioError(f"{exc} To fix it: {advice}.") from None
+    y, _ = audio.load_with_advice(path, sr=sr, channel=channel, advice=advice)
     try:
         separated = separator.separate(y, sr)
     except AudioError as exc:
@@ -343,8 +336,7 @@ def separate_files(
     if missing:
         raise AudioError(f"{len(missing)} of {len(sources)} clips do not exist, e.g. "
                          f"{missing[0]}; load the table again with datasets.load.")
-    names = table["dataset"] if "dataset" in table.columns else [None] * len(sources)
-    advice = [clip_table.source_advice(n) if isinstance(n, str) else None for n in names]
+    advice = clip_table.advice_per_row(table)
     targets = [_part_files(p, separator, sr, channel) for p in sources]
     todo = [i for i, t in enumerate(targets) if not all(f.is_file() for f in t.values())]
     jobs = [delayed(_separate_file)(sources[i], separator, sr, channel, targets[i],
